@@ -1,0 +1,57 @@
+// Type-aware lint (typescript-eslint strictTypeChecked) plus the shape rules of ../shared/design.md §18.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
+      'max-depth': ['error', 3],
+      complexity: ['error', 12],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+      ],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/main.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'exit', message: 'Only src/cli/main.ts exits the process.' },
+      ],
+    },
+  },
+  // Layering: dns <- upstream <- resolver <- server <- cli. A lower layer never imports a higher one.
+  ...[
+    ['dns', ['upstream', 'resolver', 'server', 'cli', 'config']],
+    ['upstream', ['resolver', 'server', 'cli', 'config']],
+    ['resolver', ['server', 'cli']],
+    ['server', ['cli']],
+  ].map(([layer, above]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: above.map((a) => ({ group: [`../${a}/*`, `../../${a}/*`], message: `src/${layer} may not import src/${a}` })) },
+      ],
+    },
+  })),
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      'max-lines': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      complexity: 'off',
+    },
+  },
+);

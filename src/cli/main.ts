@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/** The `dotstub` command: parses arguments, runs the subcommand, maps error codes to exit codes. */
+import { parseArgs } from 'node:util';
+import { DotstubError } from '../errors.js';
+import { RUN_OPTIONS, RUN_USAGE, runCommand } from './run-command.js';
+
+const USAGE = `dotstub: a DNS-over-TLS stub resolver
+
+usage: dotstub <command> [options]
+
+commands:
+  run       start the resolver daemon (see dotstub run --help)
+  help      show this text
+  version   print the version
+
+${RUN_USAGE}`;
+
+/** Exit codes by error code, so scripts can tell a bad config from a busy port. */
+const EXIT_CODES: Record<string, number> = {
+  ERR_DOTSTUB_CONFIG: 78, // EX_CONFIG
+  ERR_DOTSTUB_LISTEN: 71, // EX_OSERR
+  ERR_PARSE_ARGS_UNKNOWN_OPTION: 64, // EX_USAGE
+  ERR_PARSE_ARGS_INVALID_OPTION_VALUE: 64,
+  ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: 64,
+};
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${RUN_USAGE}\n`);
+        return 0;
+      }
+      const { values } = parseArgs({ args: rest, options: RUN_OPTIONS, strict: true, allowPositionals: false });
+      return runCommand(values);
+    }
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`dotstub ${await version()}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 64 : 0;
+    default:
+      process.stderr.write(`dotstub: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      return 64;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exit(code);
+  },
+  (err: unknown) => {
+    const code = (err as { code?: unknown }).code;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`dotstub: ${message}\n`);
+    if (!(err instanceof DotstubError) && typeof code !== 'string' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    process.exit(typeof code === 'string' ? (EXIT_CODES[code] ?? 1) : 1);
+  },
+);

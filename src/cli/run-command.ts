@@ -1,0 +1,69 @@
+/** `dotstub run`: load the configuration, start the daemon, and stop it gracefully on SIGTERM or SIGINT. */
+import { buildDaemonConfig, type RunFlags } from '../config/daemon-config.js';
+import { formatHostPort } from '../config/addresses.js';
+import { startDaemon } from '../server/daemon.js';
+import { formatUpstream } from '../upstream/upstream.js';
+import { createLogger } from '../util/logger.js';
+
+/** How long in-flight queries get to finish on shutdown before everything is cut. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+export const RUN_USAGE = `usage: dotstub run [--config FILE] [--listen ADDR[@PORT]]... [--upstream IP[#PORT][~AUTHNAME]]...
+                  [-K|--pin 'pin-sha256="BASE64"']... [--ca-file FILE] [--log-level error|warn|info|debug]`;
+
+export const RUN_OPTIONS = {
+  config: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  upstream: { type: 'string', multiple: true },
+  pin: { type: 'string', short: 'K', multiple: true },
+  'ca-file': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+export interface RunValues {
+  config?: string | undefined;
+  listen?: string[] | undefined;
+  upstream?: string[] | undefined;
+  pin?: string[] | undefined;
+  'ca-file'?: string | undefined;
+  'log-level'?: string | undefined;
+}
+
+/** Resolves with the exit code once the daemon has stopped. */
+export async function runCommand(values: RunValues): Promise<number> {
+  const flags: RunFlags = {
+    config: values.config,
+    listen: values.listen,
+    upstream: values.upstream,
+    pin: values.pin,
+    caFile: values['ca-file'],
+    logLevel: values['log-level'],
+  };
+  const config = buildDaemonConfig(flags);
+  const logger = createLogger({ level: config.logLevel });
+  for (const warning of config.warnings) logger.warn(warning);
+  const daemon = await startDaemon({ ...config, logger });
+  logger.info('ready', {
+    listen: daemon.addresses.map(formatHostPort).join(','),
+    upstreams: config.upstreams.map(formatUpstream).join(','),
+    profile: 'strict',
+  });
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info('stopping', { signal });
+      const force = setTimeout(() => {
+        logger.warn('queries still in flight after the grace period; closing now');
+        daemon.destroy();
+        resolve(0);
+      }, SHUTDOWN_GRACE_MS);
+      force.unref();
+      void daemon.close().then(() => {
+        clearTimeout(force);
+        logger.info('stopped');
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

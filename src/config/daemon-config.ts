@@ -1,0 +1,142 @@
+/**
+ * Builds the daemon's settings from the embedded defaults, an optional JSON file (--config) and the
+ * command line, in that order of precedence, and refuses what cannot work: every error names the field.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { SELECTION_STRATEGIES, type SelectionStrategy } from '../resolver/selection.js';
+import type { ListenSpec } from '../server/daemon.js';
+import { parsePin } from '../upstream/spki-pin.js';
+import type { UpstreamSpec } from '../upstream/upstream.js';
+import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
+import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
+import { DEFAULT_LISTEN, DEFAULT_UPSTREAMS, DEFAULTS } from './defaults.js';
+
+export interface RunFlags {
+  readonly config?: string | undefined;
+  readonly listen?: readonly string[] | undefined;
+  readonly upstream?: readonly string[] | undefined;
+  readonly pin?: readonly string[] | undefined;
+  readonly caFile?: string | undefined;
+  readonly logLevel?: string | undefined;
+}
+
+export interface DaemonConfig {
+  readonly listen: readonly ListenSpec[];
+  readonly upstreams: readonly UpstreamSpec[];
+  readonly caFile?: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly selection: SelectionStrategy;
+  readonly timeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly paddingBlockSize: number;
+  readonly maxOutstanding: number;
+  readonly maxConnectionsPerUpstream: number;
+  readonly maxInFlightPerConnection: number;
+  /** Things worth saying at start that do not stop it (a single pin without backup, say). */
+  readonly warnings: readonly string[];
+}
+
+type Json = Record<string, unknown>;
+
+function readJsonFile(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('', `config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('', `config file ${path} must hold a JSON object`);
+  return value as Json;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: string): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(path, `${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+}
+
+function integer(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  throw new ConfigError(path, `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
+}
+
+function stringList(value: unknown, path: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConfigError(path, 'expected a list of strings');
+  return value as string[];
+}
+
+function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
+  if (typeof value === 'string') return { ...parseUpstreamAddress(value, path), pins: [] };
+  if (typeof value !== 'object' || value === null) throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
+  const o = value as Json;
+  if (typeof o.address !== 'string') throw new ConfigError(`${path}.address`, 'missing: the upstream IP address');
+  const base = parseUpstreamAddress(o.address, `${path}.address`);
+  const port = o.port === undefined ? base.port : integer(o.port, `${path}.port`, 1, 65535);
+  const pins = o.pins === undefined ? [] : stringList(o.pins, `${path}.pins`).map((p, i) => parsePin(p, `${path}.pins[${i}]`));
+  if (o.authName !== undefined && typeof o.authName !== 'string') throw new ConfigError(`${path}.authName`, 'expected a host name');
+  const authName = typeof o.authName === 'string' ? o.authName.trim() : base.authName;
+  return authName === undefined ? { address: base.address, port, pins } : { address: base.address, port, authName, pins };
+}
+
+const sameAddress = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/** RFC 8310 sec. 6.6 and the loop check: refuse what could only fail or forward to itself. */
+function checkUpstreams(upstreams: readonly UpstreamSpec[], listen: readonly ListenSpec[], warnings: string[]): void {
+  if (upstreams.length === 0) throw new ConfigError('upstreams', 'no upstream configured (give --upstream IP#PORT~NAME, or drop the empty list to use the defaults)');
+  upstreams.forEach((u, i) => {
+    const path = `upstreams[${i}]`;
+    if (u.authName === undefined && u.pins.length === 0) {
+      throw new ConfigError(path, `${u.address} has neither an authentication name nor a pin, so the Strict profile cannot authenticate it: add ~NAME (for example ${u.address}#${u.port}~dns.example.net) or -K 'pin-sha256="..."' (\`dotstub pin ${u.address}\` prints it)`);
+    }
+    if (listen.some((l) => sameAddress(l.host, u.address) && l.port === u.port)) {
+      throw new ConfigError(path, `${u.address} port ${u.port} is one of dotstub's own listen addresses: forwarding to it would loop`);
+    }
+    if (u.pins.length === 1) warnings.push(`${path}: only one pin for ${u.address}; add a backup pin (RFC 7858 sec. 4.2) so a key rollover does not cut you off`);
+  });
+}
+
+export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
+  const file = flags.config === undefined ? {} : readJsonFile(flags.config);
+  const warnings: string[] = [];
+  const listen: ListenSpec[] =
+    flags.listen !== undefined && flags.listen.length > 0
+      ? flags.listen.map((l, i) => parseListenAddress(l, `--listen[${i}]`))
+      : file.listen !== undefined
+        ? stringList(file.listen, 'listen').map((l, i) => parseListenAddress(l, `listen[${i}]`))
+        : DEFAULT_LISTEN.map((l) => ({ ...l, optional: l.host === '::1' }));
+  const cliPins = (flags.pin ?? []).map((p, i) => parsePin(p, `--pin[${i}]`));
+  let upstreams: UpstreamSpec[];
+  if (flags.upstream !== undefined && flags.upstream.length > 0) {
+    // As in getdns_query, -K pins apply to every upstream given on the command line.
+    upstreams = flags.upstream.map((u, i) => ({ ...parseUpstreamAddress(u, `--upstream[${i}]`), pins: cliPins }));
+  } else {
+    if (cliPins.length > 0) throw new ConfigError('--pin', 'pins given with -K apply to the upstreams given with --upstream; give at least one');
+    upstreams = Array.isArray(file.upstreams) ? file.upstreams.map((u, i) => upstreamFromJson(u, `upstreams[${i}]`)) : [...DEFAULT_UPSTREAMS];
+  }
+  checkUpstreams(upstreams, listen, warnings);
+  const caFile = flags.caFile ?? (typeof file.caFile === 'string' ? file.caFile : undefined);
+  return {
+    listen,
+    upstreams,
+    caFile,
+    logLevel: oneOf(flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS, flags.logLevel === undefined ? 'logLevel' : '--log-level'),
+    selection: oneOf(file.selection ?? DEFAULTS.selection, SELECTION_STRATEGIES, 'selection'),
+    timeoutMs: file.timeout === undefined ? DEFAULTS.timeoutMs : integer(file.timeout, 'timeout', 100, 60_000),
+    idleTimeoutMs: file.idleTimeout === undefined ? DEFAULTS.idleTimeoutMs : integer(file.idleTimeout, 'idleTimeout', 0, 600_000),
+    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
+    paddingBlockSize:
+      file.paddingBlockSize === undefined ? DEFAULTS.paddingBlockSize : integer(file.paddingBlockSize, 'paddingBlockSize', 0, 4096),
+    maxOutstanding:
+      file.limitOutstandingQueries === undefined ? DEFAULTS.maxOutstanding : integer(file.limitOutstandingQueries, 'limitOutstandingQueries', 1, 1_000_000),
+    maxConnectionsPerUpstream: DEFAULTS.maxConnectionsPerUpstream,
+    maxInFlightPerConnection: DEFAULTS.maxInFlightPerConnection,
+    warnings,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * RFC 1035 sec. 4.2.2 / RFC 7766 sec. 8 framing: every message over TCP or TLS carries a 2-octet length.
+ */
+export const MAX_FRAME = 0xffff;
+
+/** The prefix and the message in one buffer, so a single write sends both (RFC 7766 sec. 8). */
+export function encodeFrame(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(message.length + 2);
+  out.writeUInt16BE(message.length, 0);
+  message.copy(out, 2);
+  return out;
+}
+
+/**
+ * Splits a byte stream into messages. Chunks may hold many frames or a fraction of one; `pending` tells
+ * how many bytes wait for the rest of a frame (for partial-frame timeouts).
+ */
+export class FrameDecoder {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+
+  get pending(): number {
+    return this.#buffered;
+  }
+
+  /** Feeds a chunk and returns every complete frame it finished. A zero-length frame comes back empty. */
+  push(chunk: Buffer): Buffer[] {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    const frames: Buffer[] = [];
+    while (this.#buffered >= 2) {
+      const need = (this.#byteAt(0) << 8) | this.#byteAt(1);
+      if (this.#buffered < need + 2) break;
+      frames.push(this.#take(need + 2).subarray(2));
+    }
+    return frames;
+  }
+
+  // Reads a prefix byte without joining chunks, so a frame dribbled in one byte at a time costs O(n).
+  #byteAt(i: number): number {
+    let index = i;
+    for (const chunk of this.#chunks) {
+      if (index < chunk.length) return chunk[index] ?? 0;
+      index -= chunk.length;
+    }
+    return 0;
+  }
+
+  #take(n: number): Buffer {
+    const first = this.#chunks[0];
+    const joined = first !== undefined && first.length >= n ? first : Buffer.concat(this.#chunks);
+    const out = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#buffered -= n;
+    return out;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * A small, strict reader for DNS messages in wire format (RFC 1035 sec. 4.1). The forwarding path keeps the
+ * client's bytes and only reads or edits the few fields it must (ID, flags, question, OPT), so nothing is
+ * ever re-encoded (dns-packet re-encoding is lossy: ../../../shared/reliability-and-deps.md sec. 1.1).
+ */
+import { DotstubError } from '../errors.js';
+
+export const HEADER_LENGTH = 12;
+export const TYPE_OPT = 41;
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+/** The largest UDP answer a client without EDNS(0) accepts (RFC 1035 sec. 4.2.1). */
+export const CLASSIC_UDP_SIZE = 512;
+
+export class MalformedMessageError extends DotstubError {
+  constructor(detail: string) {
+    super('ERR_DOTSTUB_MALFORMED', `malformed DNS message: ${detail}`);
+  }
+}
+
+export interface Question {
+  /** Offset of the first byte of QNAME. */
+  readonly start: number;
+  /** Offset just past QCLASS. */
+  readonly end: number;
+  readonly type: number;
+  readonly qclass: number;
+  /** Lower-cased name, type and class: what RFC 7766 sec. 7 matches an answer to its query by. */
+  readonly key: string;
+}
+
+export interface EdnsOption {
+  readonly code: number;
+  /** Offset of the option's code field. */
+  readonly start: number;
+  readonly length: number;
+}
+
+export interface OptRecord {
+  readonly start: number;
+  readonly end: number;
+  readonly udpSize: number;
+  /** The 32-bit TTL field: extended RCODE, version, DO and Z flags (RFC 6891 sec. 6.1.3). */
+  readonly ttlField: number;
+  readonly options: readonly EdnsOption[];
+}
+
+export interface ParsedMessage {
+  readonly id: number;
+  readonly length: number;
+  readonly question: Question | undefined;
+  readonly opt: OptRecord | undefined;
+  readonly ancount: number;
+  readonly nscount: number;
+  readonly arcount: number;
+}
+
+export const readId = (buf: Uint8Array): number => ((buf[0] ?? 0) << 8) | (buf[1] ?? 0);
+export const isResponse = (buf: Uint8Array): boolean => ((buf[2] ?? 0) & 0x80) !== 0;
+export const opcodeOf = (buf: Uint8Array): number => ((buf[2] ?? 0) >> 3) & 0x0f;
+export const rcodeOf = (buf: Uint8Array): number => (buf[3] ?? 0) & 0x0f;
+export const isTruncated = (buf: Uint8Array): boolean => ((buf[2] ?? 0) & 0x02) !== 0;
+export const qdcountOf = (buf: Uint8Array): number => ((buf[4] ?? 0) << 8) | (buf[5] ?? 0);
+
+export function writeId(buf: Buffer, id: number): void {
+  buf.writeUInt16BE(id, 0);
+}
+
+/** Reads (and validates) a possibly compressed name at `offset`; returns where it ends in place. */
+function readName(buf: Buffer, offset: number, wantKey: boolean): { end: number; key: string } {
+  let pos = offset;
+  let end = -1;
+  let hops = 0;
+  let wireLength = 0;
+  let key = '';
+  for (;;) {
+    if (pos >= buf.length) throw new MalformedMessageError('name runs past the end');
+    const len = buf[pos] ?? 0;
+    if (len === 0) {
+      if (end < 0) end = pos + 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= buf.length) throw new MalformedMessageError('truncated compression pointer');
+      const target = ((len & 0x3f) << 8) | (buf[pos + 1] ?? 0);
+      // Only pointers to earlier bytes are legal (RFC 1035 sec. 4.1.4); the hop cap stops loops.
+      if (target >= pos || ++hops > 64) throw new MalformedMessageError('compression pointer loop or forward pointer');
+      if (end < 0) end = pos + 2;
+      pos = target;
+      continue;
+    }
+    if ((len & 0xc0) !== 0) throw new MalformedMessageError('reserved label type');
+    wireLength += len + 1;
+    if (wireLength > 254) throw new MalformedMessageError('name longer than 255 octets');
+    if (pos + 1 + len > buf.length) throw new MalformedMessageError('label runs past the end');
+    if (wantKey) key += lowerLabel(buf, pos + 1, len) + '.';
+    pos += len + 1;
+  }
+  return { end, key: wantKey && key === '' ? '.' : key };
+}
+
+function lowerLabel(buf: Buffer, start: number, len: number): string {
+  let s = '';
+  for (let i = start; i < start + len; i++) {
+    const c = buf[i] ?? 0;
+    // ASCII-only case folding (RFC 4343): other octets compare as they are.
+    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  }
+  return s;
+}
+
+function readQuestion(buf: Buffer, offset: number): Question {
+  const { end: nameEnd, key } = readName(buf, offset, true);
+  if (nameEnd + 4 > buf.length) throw new MalformedMessageError('question runs past the end');
+  const type = buf.readUInt16BE(nameEnd);
+  const qclass = buf.readUInt16BE(nameEnd + 2);
+  return { start: offset, end: nameEnd + 4, type, qclass, key: `${key}/${type}/${qclass}` };
+}
+
+function readOptions(buf: Buffer, start: number, end: number): EdnsOption[] {
+  const options: EdnsOption[] = [];
+  let pos = start;
+  let padding = 0;
+  while (pos < end) {
+    if (pos + 4 > end) throw new MalformedMessageError('truncated EDNS option');
+    const code = buf.readUInt16BE(pos);
+    const length = buf.readUInt16BE(pos + 2);
+    if (pos + 4 + length > end) throw new MalformedMessageError('EDNS option runs past its record');
+    // RFC 7830 sec. 4: at most one padding option (routedns#199 crashed on two).
+    if (code === 12 && ++padding > 1) throw new MalformedMessageError('more than one padding option');
+    options.push({ code, start: pos, length });
+    pos += 4 + length;
+  }
+  return options;
+}
+
+/** Walks every record; returns the OPT record if there is one, rejecting anything out of bounds. */
+function readRecords(buf: Buffer, offset: number, counts: readonly number[]): { end: number; opt?: OptRecord } {
+  let pos = offset;
+  let opt: OptRecord | undefined;
+  for (let section = 0; section < 3; section++) {
+    const count = counts[section] ?? 0;
+    for (let i = 0; i < count; i++) {
+      const start = pos;
+      const nameEnd = readName(buf, pos, false).end;
+      if (nameEnd + 10 > buf.length) throw new MalformedMessageError('record header runs past the end');
+      const type = buf.readUInt16BE(nameEnd);
+      const rdlength = buf.readUInt16BE(nameEnd + 8);
+      pos = nameEnd + 10 + rdlength;
+      if (pos > buf.length) throw new MalformedMessageError('record data runs past the end');
+      if (type !== TYPE_OPT) continue;
+      // RFC 6891 sec. 6.1.1: one OPT, in the additional section, owned by the root.
+      if (section !== 2 || opt !== undefined || nameEnd !== start + 1) throw new MalformedMessageError('misplaced or repeated OPT record');
+      opt = {
+        start,
+        end: pos,
+        udpSize: buf.readUInt16BE(nameEnd + 2),
+        ttlField: buf.readUInt32BE(nameEnd + 4),
+        options: readOptions(buf, nameEnd + 10, pos),
+      };
+    }
+  }
+  return opt === undefined ? { end: pos } : { end: pos, opt };
+}
+
+/** Parses a whole message strictly: every count honoured, every byte accounted for, no trailing garbage. */
+export function parseMessage(buf: Buffer): ParsedMessage {
+  if (buf.length < HEADER_LENGTH) throw new MalformedMessageError('shorter than a header');
+  const qdcount = buf.readUInt16BE(4);
+  const ancount = buf.readUInt16BE(6);
+  const nscount = buf.readUInt16BE(8);
+  const arcount = buf.readUInt16BE(10);
+  if (qdcount > 1) throw new MalformedMessageError('more than one question');
+  const question = qdcount === 1 ? readQuestion(buf, HEADER_LENGTH) : undefined;
+  const records = readRecords(buf, question?.end ?? HEADER_LENGTH, [ancount, nscount, arcount]);
+  if (records.end !== buf.length) throw new MalformedMessageError('trailing bytes after the last record');
+  return { id: buf.readUInt16BE(0), length: buf.length, question, opt: records.opt, ancount, nscount, arcount };
+}
+
+/** The UDP payload size a client accepts: its EDNS(0) size, never below 512 (RFC 6891 sec. 6.2.5). */
+export function clientUdpLimit(query: ParsedMessage): number {
+  return query.opt === undefined ? CLASSIC_UDP_SIZE : Math.max(CLASSIC_UDP_SIZE, query.opt.udpSize);
+}

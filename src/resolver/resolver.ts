@@ -1,0 +1,193 @@
+/**
+ * resolve(query): pick upstreams in the configured order, under one end-to-end deadline (stubby's
+ * `timeout`), failing over on any transport failure, and answer SERVFAIL when nothing works: promptly,
+ * never silence (RFC 8310 sec. 5: in Strict, a hard failure and nothing in clear).
+ */
+import { AllUpstreamsFailedError, describeCause, isRetryable } from '../errors.js';
+import { errorAnswer, toClientAnswer } from '../dns/edns.js';
+import { RCODE, type ParsedMessage } from '../dns/wire.js';
+import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { attemptOrder, type SelectionStrategy } from './selection.js';
+import { UpstreamHealth } from './upstream-health.js';
+
+export interface ResolverOptions {
+  readonly upstreams: readonly Upstream[];
+  /** @default 'round-robin' */
+  readonly strategy: SelectionStrategy;
+  /** End-to-end deadline of one query. @default 5000 */
+  readonly timeoutMs: number;
+  /** Queries in progress beyond which new ones get SERVFAIL at once. @default 1000 */
+  readonly maxOutstanding: number;
+  readonly backoff?: BackoffPolicy;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface ResolveResult {
+  /** The answer for the client: its ID, its EDNS shape, no hop-by-hop options. Not yet truncated. */
+  readonly answer: Buffer;
+  /** The upstream's answer and who gave it, or undefined for a locally made SERVFAIL. */
+  readonly via?: { readonly upstream: string; readonly answer: UpstreamAnswer; readonly rttMs: number } | undefined;
+  readonly error?: Error | undefined;
+}
+
+export interface ResolverCounters {
+  queries: number;
+  servfail: number;
+  overloaded: number;
+  outstandingPeak: number;
+}
+
+interface Entry {
+  readonly upstream: Upstream;
+  readonly health: UpstreamHealth;
+}
+
+/** Each attempt but the last gets half the time left, and at least this much, so a stall leaves room to fail over. */
+const MIN_ATTEMPT_MS = 1000;
+/** When every upstream is backing off, one probe per this interval may try the one due soonest. */
+const PROMOTE_INTERVAL_MS = 1000;
+
+export class Resolver {
+  readonly #options: ResolverOptions;
+  readonly #entries: readonly Entry[];
+  readonly counters: ResolverCounters = { queries: 0, servfail: 0, overloaded: 0, outstandingPeak: 0 };
+  #turn = 0;
+  #outstanding = 0;
+  #lastPromotion = -Infinity;
+
+  constructor(options: ResolverOptions) {
+    this.#options = options;
+    this.#entries = options.upstreams.map((upstream) => ({ upstream, health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF) }));
+  }
+
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  get upstreams(): readonly { readonly upstream: Upstream; readonly health: UpstreamHealth }[] {
+    return this.#entries;
+  }
+
+  async resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+    this.counters.queries++;
+    if (this.#outstanding >= this.#options.maxOutstanding) {
+      // A bounded queue: past the limit, fail fast rather than grow without end.
+      this.counters.overloaded++;
+      return this.#servfail(query, msg, undefined);
+    }
+    this.#outstanding++;
+    this.counters.outstandingPeak = Math.max(this.counters.outstandingPeak, this.#outstanding);
+    try {
+      return await this.#forward(query, msg);
+    } finally {
+      this.#outstanding--;
+    }
+  }
+
+  async #forward(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+    const { clock } = this.#options;
+    const deadline = clock.now() + this.#options.timeoutMs;
+    const candidates = this.#candidates(clock.now());
+    const errors: Error[] = [];
+    try {
+      for (let i = 0; i < candidates.length; i++) {
+        const entry = candidates[i];
+        const remaining = deadline - clock.now();
+        if (entry === undefined || remaining <= 0) break;
+        const last = i === candidates.length - 1;
+        const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
+        const started = clock.now();
+        try {
+          const answer = await this.#attempt(entry, query, msg, budget);
+          entry.health.succeeded();
+          const client = toClientAnswer(answer.answer, answer.msg, msg.id, msg.opt !== undefined);
+          return { answer: client, via: { upstream: entry.upstream.id, answer, rttMs: clock.now() - started } };
+        } catch (err) {
+          errors.push(this.#recordFailure(entry, err));
+        }
+      }
+    } finally {
+      for (const entry of candidates) entry.health.releaseProbe(clock.now());
+    }
+    return this.#servfail(query, msg, new AllUpstreamsFailedError(mostSpecificFirst(errors)));
+  }
+
+  #attempt(entry: Entry, query: Buffer, msg: ParsedMessage, budgetMs: number): Promise<UpstreamAnswer> {
+    const controller = new AbortController();
+    const timer = this.#options.clock.setTimeout(() => {
+      controller.abort();
+    }, budgetMs);
+    return entry.upstream.exchange(query, msg, { signal: controller.signal }).finally(() => {
+      timer.clear();
+    });
+  }
+
+  /** Upstreams to try, in order: usable ones, a due probe, or (all backing off) the least bad one. */
+  #candidates(now: number): Entry[] {
+    const order = attemptOrder(this.#options.strategy, this.#entries.length, this.#turn++);
+    const out: Entry[] = [];
+    for (const index of order) {
+      const entry = this.#entries[index];
+      if (entry !== undefined && entry.health.check(now) !== 'skip') out.push(entry);
+    }
+    if (out.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return out;
+    let soonest: Entry | undefined;
+    for (const entry of this.#entries) {
+      const state = entry.health.state;
+      if (state.kind !== 'backingOff') continue;
+      const best = soonest?.health.state;
+      if (best?.kind !== 'backingOff' || state.until < best.until) soonest = entry;
+    }
+    if (soonest === undefined) return out;
+    this.#lastPromotion = now;
+    soonest.health.claimProbe();
+    return [soonest];
+  }
+
+  #recordFailure(entry: Entry, err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    const { logger, clock } = this.#options;
+    if (!isRetryable(error)) {
+      logger.error('unexpected failure forwarding a query', { upstream: entry.upstream.id, cause: describeCause(error) });
+      return error;
+    }
+    if (entry.health.failed(error, clock.now())) {
+      const state = entry.health.state;
+      const seconds = state.kind === 'backingOff' ? ((state.until - clock.now()) / 1000).toFixed(1) : '0';
+      logger.rateLimited('warn', `backoff:${entry.upstream.id}`, 1000, 'upstream failed; backing off', {
+        upstream: entry.upstream.id,
+        retry_in_s: seconds,
+        cause: error.message,
+      });
+    } else {
+      logger.debug('upstream attempt failed', { upstream: entry.upstream.id, cause: error.message });
+    }
+    return error;
+  }
+
+  #servfail(query: Buffer, msg: ParsedMessage, error: Error | undefined): ResolveResult {
+    this.counters.servfail++;
+    this.#options.logger.rateLimited('info', 'servfail', 5000, 'answered SERVFAIL', {
+      cause: error?.message ?? 'too many queries outstanding',
+    });
+    return { answer: errorAnswer(query, msg, RCODE.SERVFAIL), error };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#entries.map((e) => e.upstream.close()));
+  }
+
+  destroy(err?: Error): void {
+    for (const entry of this.#entries) entry.upstream.destroy(err);
+  }
+}
+
+/** Authentication and connect errors say more than "timed out": put them first in the report. */
+function mostSpecificFirst(errors: readonly Error[]): Error[] {
+  const rank = (e: Error): number => ('reason' in e ? 0 : 'phase' in e ? 1 : 2);
+  return [...errors].sort((a, b) => rank(a) - rank(b));
+}

@@ -1,0 +1,148 @@
+/**
+ * Wiring and lifecycle only: upstreams -> resolver -> listeners. close() stops accepting, answers what is
+ * in flight and closes upstream connections; destroy() cuts everything now.
+ */
+import { readFileSync } from 'node:fs';
+import { ListenError } from '../errors.js';
+import { Resolver } from '../resolver/resolver.js';
+import type { BackoffPolicy } from '../resolver/backoff.js';
+import type { SelectionStrategy } from '../resolver/selection.js';
+import { TlsUpstream } from '../upstream/tls-upstream.js';
+import type { UpstreamSpec } from '../upstream/upstream.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { newServerCounters, type QueryContext, type ServerCounters } from './query-handler.js';
+import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
+import { UdpListener } from './udp-listener.js';
+
+export interface ListenSpec {
+  readonly host: string;
+  readonly port: number;
+  /** An address of the embedded default (::1): skipped with a warning when the machine lacks it. */
+  readonly optional?: boolean;
+}
+
+export interface DaemonOptions {
+  readonly listen: readonly ListenSpec[];
+  readonly upstreams: readonly UpstreamSpec[];
+  readonly caFile?: string | undefined;
+  readonly selection: SelectionStrategy;
+  readonly timeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly paddingBlockSize: number;
+  readonly maxOutstanding: number;
+  readonly maxConnectionsPerUpstream: number;
+  readonly maxInFlightPerConnection: number;
+  readonly tcp?: TcpLimits;
+  readonly backoff?: BackoffPolicy;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Daemon {
+  readonly addresses: readonly BoundAddress[];
+  readonly resolver: Resolver;
+  readonly upstreams: readonly TlsUpstream[];
+  readonly counters: ServerCounters;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+function readCaFile(path: string | undefined): string[] | undefined {
+  if (path === undefined) return undefined;
+  const pem = readFileSync(path, 'utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ListenError(`--ca-file ${path}: no PEM certificate in it`);
+  return [pem];
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const clock = options.clock ?? systemClock;
+  const { logger } = options;
+  const extraCa = readCaFile(options.caFile);
+  const upstreams = options.upstreams.map(
+    (spec) =>
+      new TlsUpstream({
+        spec,
+        ...(extraCa === undefined ? {} : { extraCa }),
+        connectTimeoutMs: options.connectTimeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+        stallTimeoutMs: options.timeoutMs,
+        maxConnections: options.maxConnectionsPerUpstream,
+        maxInFlightPerConnection: options.maxInFlightPerConnection,
+        padBlock: options.paddingBlockSize,
+        clock,
+        logger,
+      }),
+  );
+  const resolver = new Resolver({
+    upstreams,
+    strategy: options.selection,
+    timeoutMs: options.timeoutMs,
+    maxOutstanding: options.maxOutstanding,
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    clock,
+    logger,
+  });
+  const counters = newServerCounters();
+  const ctx: QueryContext = { resolver, counters, logger };
+  const udp: UdpListener[] = [];
+  const tcp: TcpListener[] = [];
+  const addresses: BoundAddress[] = [];
+  try {
+    for (const spec of options.listen) {
+      const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
+      if (bound === undefined) continue;
+      udp.push(bound.udp);
+      tcp.push(bound.tcp);
+      addresses.push({ host: spec.host, port: bound.udp.port });
+    }
+    if (addresses.length === 0) throw new ListenError('no listen address could be bound');
+  } catch (err) {
+    await Promise.all([...udp, ...tcp].map((l) => l.close()));
+    resolver.destroy();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    addresses,
+    resolver,
+    upstreams,
+    counters,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all([...udp, ...tcp].map((l) => l.close()));
+        await resolver.close();
+      })()),
+    destroy: () => {
+      for (const l of tcp) l.destroy();
+      void Promise.all(udp.map((l) => l.close()));
+      resolver.destroy();
+    },
+  };
+}
+
+/** UDP and TCP on one address and port; with port 0, TCP takes the port UDP was given. */
+async function bindPair(spec: ListenSpec, ctx: QueryContext, limits: TcpLimits, logger: Logger): Promise<{ udp: UdpListener; tcp: TcpListener } | undefined> {
+  let udp: UdpListener;
+  try {
+    udp = await UdpListener.bind(spec.host, spec.port, ctx);
+  } catch (err) {
+    if (spec.optional === true && (err as ListenError).cause !== undefined && ((err as ListenError).cause as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') {
+      logger.warn('skipping a default listen address this machine does not have', { address: spec.host });
+      return undefined;
+    }
+    throw err;
+  }
+  try {
+    return { udp, tcp: await TcpListener.bind(spec.host, udp.port, ctx, limits) };
+  } catch (err) {
+    await udp.close();
+    throw err;
+  }
+}

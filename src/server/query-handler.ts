@@ -1,0 +1,66 @@
+/**
+ * What every listener does with one client message: refuse what is not a query, FORMERR what cannot be
+ * parsed, NOTIMP other opcodes, and hand the rest to the resolver with the client's bytes untouched.
+ */
+import { clientUdpLimit, isResponse, MalformedMessageError, opcodeOf, parseMessage, RCODE, HEADER_LENGTH, type ParsedMessage } from '../dns/wire.js';
+import { errorAnswer, truncateAnswer } from '../dns/edns.js';
+import type { Resolver } from '../resolver/resolver.js';
+import type { Logger } from '../util/logger.js';
+
+export type ClientTransport = 'udp' | 'tcp';
+
+export interface ServerCounters {
+  queries: Record<ClientTransport, number>;
+  formerr: number;
+  notimp: number;
+  dropped: number;
+  truncated: number;
+}
+
+export function newServerCounters(): ServerCounters {
+  return { queries: { udp: 0, tcp: 0 }, formerr: 0, notimp: 0, dropped: 0, truncated: 0 };
+}
+
+export interface QueryContext {
+  readonly resolver: Resolver;
+  readonly counters: ServerCounters;
+  readonly logger: Logger;
+}
+
+/** The answer to send back, or undefined to send nothing (no readable header, or not a query). */
+export async function answerQuery(raw: Buffer, transport: ClientTransport, ctx: QueryContext): Promise<Buffer | undefined> {
+  ctx.counters.queries[transport]++;
+  // Without a header there is no ID to answer to; a message with QR=1 is an answer, and answering answers loops.
+  if (raw.length < HEADER_LENGTH || isResponse(raw)) {
+    ctx.counters.dropped++;
+    return undefined;
+  }
+  let msg: ParsedMessage | undefined;
+  try {
+    msg = parseMessage(raw);
+  } catch (err) {
+    if (!(err instanceof MalformedMessageError)) throw err;
+    ctx.counters.formerr++;
+    ctx.logger.debug('FORMERR', { transport, cause: err.message });
+    return errorAnswer(raw, undefined, RCODE.FORMERR);
+  }
+  // RFC 1035 sec. 4.1.1: only standard queries (opcode 0) are forwarded.
+  if (opcodeOf(raw) !== 0) {
+    ctx.counters.notimp++;
+    return errorAnswer(raw, msg, RCODE.NOTIMP);
+  }
+  if (msg.question === undefined) {
+    ctx.counters.formerr++;
+    return errorAnswer(raw, msg, RCODE.FORMERR);
+  }
+  const result = await ctx.resolver.resolve(raw, msg);
+  if (ctx.logger.enabled('debug')) ctx.logger.debug('answered', { transport, q: msg.question.key, via: result.via?.upstream ?? 'none' });
+  return transport === 'udp' ? fitUdp(result.answer, msg, ctx.counters) : result.answer;
+}
+
+/** RFC 1035 sec. 4.2.1 / RFC 6891 sec. 7: too big for the client's UDP size -> TC=1 and retry over TCP. */
+function fitUdp(answer: Buffer, query: ParsedMessage, counters: ServerCounters): Buffer {
+  if (answer.length <= clientUdpLimit(query)) return answer;
+  counters.truncated++;
+  return truncateAnswer(answer, parseMessage(answer));
+}

@@ -1,0 +1,200 @@
+/**
+ * The TCP side of a listen address (RFC 7766: TCP is not optional). Clients may pipeline; answers go back
+ * as they complete, in any order (sec. 6.2.1.1). RFC 9210 sec. 4 protections: a connection cap, idle and
+ * partial-frame timeouts, a per-client in-flight cap, and a cap on unread output.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { describeCause } from '../errors.js';
+import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
+import { HEADER_LENGTH } from '../dns/wire.js';
+import { answerQuery, type QueryContext } from './query-handler.js';
+import { listenError } from './listen-errors.js';
+
+export interface TcpLimits {
+  /** @default 256 */
+  readonly maxConnections: number;
+  /** Close a connection with nothing in flight after this long (RFC 7766 sec. 6.2.3). @default 10000 */
+  readonly idleTimeoutMs: number;
+  /** A started frame must be complete within this time (slowloris). @default 5000 */
+  readonly partialFrameTimeoutMs: number;
+  /** Queries of one connection in progress at once; past it, reading pauses. @default 128 */
+  readonly maxInFlightPerClient: number;
+  /** Unread answer bytes after which a client that does not read is cut off. @default 1 MiB */
+  readonly maxPendingOutputBytes: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = {
+  maxConnections: 256,
+  idleTimeoutMs: 10_000,
+  partialFrameTimeoutMs: 5_000,
+  maxInFlightPerClient: 128,
+  maxPendingOutputBytes: 1024 * 1024,
+};
+
+class TcpClient {
+  readonly #socket: Socket;
+  readonly #ctx: QueryContext;
+  readonly #limits: TcpLimits;
+  readonly #decoder = new FrameDecoder();
+  #inFlight = 0;
+  #ended = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #frameStartedAt = 0;
+
+  constructor(socket: Socket, ctx: QueryContext, limits: TcpLimits) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#limits = limits;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
+    // The client is done sending; answer what it asked, then close (allowHalfOpen keeps our side open).
+    socket.on('end', () => {
+      this.#ended = true;
+      this.#maybeFinish();
+    });
+    socket.on('error', () => {
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      this.#clearTimer();
+    });
+    this.#arm();
+  }
+
+  get idle(): boolean {
+    return this.#inFlight === 0;
+  }
+
+  #onData(chunk: Buffer): void {
+    const before = this.#decoder.pending;
+    const frames = this.#decoder.push(chunk);
+    if (before === 0 || frames.length > 0) this.#frameStartedAt = Date.now();
+    for (const frame of frames) {
+      // RFC 9210 sec. 4: a frame too short for a header is not DNS; drop just this client.
+      if (frame.length < HEADER_LENGTH) {
+        this.#socket.destroy();
+        return;
+      }
+      this.#query(frame);
+    }
+    if (this.#inFlight >= this.#limits.maxInFlightPerClient) this.#socket.pause();
+    this.#arm();
+  }
+
+  #query(frame: Buffer): void {
+    this.#inFlight++;
+    answerQuery(frame, 'tcp', this.#ctx)
+      .then((answer) => {
+        this.#write(answer);
+      })
+      .catch((err: unknown) => {
+        this.#ctx.logger.error('failed to answer a TCP query', { cause: describeCause(err) });
+      })
+      .finally(() => {
+        this.#inFlight--;
+        if (this.#inFlight < this.#limits.maxInFlightPerClient && !this.#socket.destroyed) this.#socket.resume();
+        this.#arm();
+        this.#maybeFinish();
+      });
+  }
+
+  #write(answer: Buffer | undefined): void {
+    // RFC 7766 sec. 6.2.4: never write after the client closed.
+    if (answer === undefined || this.#socket.destroyed || !this.#socket.writable) return;
+    this.#socket.write(encodeFrame(answer));
+    if (this.#socket.writableLength > this.#limits.maxPendingOutputBytes) {
+      this.#ctx.logger.rateLimited('warn', 'tcp-unread', 10_000, 'closed a TCP client that does not read its answers');
+      this.#socket.destroy();
+    }
+  }
+
+  #maybeFinish(): void {
+    if (this.#ended && this.#inFlight === 0 && !this.#socket.destroyed) this.#socket.end();
+  }
+
+  /** One timer: a partial frame must finish in time; with nothing in flight, an idle client is closed. */
+  #arm(): void {
+    this.#clearTimer();
+    if (this.#socket.destroyed) return;
+    const partial = this.#decoder.pending > 0;
+    if (!partial && this.#inFlight > 0) return;
+    const ms = partial
+      ? Math.max(1, this.#frameStartedAt + this.#limits.partialFrameTimeoutMs - Date.now())
+      : this.#limits.idleTimeoutMs;
+    this.#timer = setTimeout(() => {
+      if (partial || this.#inFlight === 0) this.#socket.destroy();
+    }, ms).unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  close(): void {
+    this.#ended = true;
+    this.#maybeFinish();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
+
+export class TcpListener {
+  readonly #server: Server;
+  readonly #clients = new Set<TcpClient>();
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  static async bind(host: string, port: number, ctx: QueryContext, limits: TcpLimits = DEFAULT_TCP_LIMITS): Promise<TcpListener> {
+    const server = createServer({ allowHalfOpen: true, noDelay: true });
+    server.maxConnections = limits.maxConnections;
+    const listener = new TcpListener(server);
+    server.on('connection', (socket) => {
+      const client = new TcpClient(socket, ctx, limits);
+      listener.#clients.add(client);
+      socket.on('close', () => listener.#clients.delete(client));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(listenError(err, 'tcp', host, port));
+      });
+      server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
+        resolve();
+      });
+    });
+    server.removeAllListeners('error');
+    server.on('error', (err) => {
+      ctx.logger.rateLimited('warn', 'tcp-error', 10_000, 'TCP listener error', { cause: describeCause(err) });
+    });
+    return listener;
+  }
+
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  get connections(): number {
+    return this.#clients.size;
+  }
+
+  /** Stops accepting; each client gets the answers in flight, then its connection closes. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => {
+      resolve();
+    }));
+    for (const client of this.#clients) client.close();
+    await closed;
+  }
+
+  destroy(): void {
+    for (const client of this.#clients) client.destroy();
+    this.#server.close();
+  }
+}

@@ -1,0 +1,73 @@
+/** The UDP side of a listen address: one datagram in, one answer out, truncated to the client's size. */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { describeCause } from '../errors.js';
+import { answerQuery, type QueryContext } from './query-handler.js';
+import { listenError } from './listen-errors.js';
+
+export class UdpListener {
+  readonly #ctx: QueryContext;
+  readonly #socket: Socket;
+  #inFlight = 0;
+  #closing = false;
+  #drained: (() => void) | undefined;
+
+  private constructor(socket: Socket, ctx: QueryContext) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    socket.on('message', (msg, rinfo) => {
+      this.#onMessage(msg, rinfo.address, rinfo.port);
+    });
+    socket.on('error', (err) => {
+      ctx.logger.rateLimited('warn', 'udp-error', 10_000, 'UDP socket error', { cause: describeCause(err) });
+    });
+  }
+
+  static async bind(host: string, port: number, ctx: QueryContext): Promise<UdpListener> {
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(host) });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        reject(listenError(err, 'udp', host, port));
+      });
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        resolve();
+      });
+    });
+    socket.removeAllListeners('error');
+    return new UdpListener(socket, ctx);
+  }
+
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
+  #onMessage(msg: Buffer, address: string, port: number): void {
+    if (this.#closing) return;
+    this.#inFlight++;
+    answerQuery(msg, 'udp', this.#ctx)
+      .then((answer) => {
+        if (answer !== undefined) this.#socket.send(answer, port, address);
+      })
+      .catch((err: unknown) => {
+        this.#ctx.logger.error('failed to answer a UDP query', { cause: describeCause(err) });
+      })
+      .finally(() => {
+        if (--this.#inFlight === 0) this.#drained?.();
+      });
+  }
+
+  /** Stops reading, answers what is in flight, then closes. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+    }
+    await new Promise<void>((resolve) => {
+      this.#socket.close(() => {
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The pipelined connections of one upstream. RFC 7766 sec. 6.2.2 asks for as few as possible: one at idle,
+ * another only when every open one is at its in-flight cap, up to `maxConnections`. Concurrent queries
+ * wait on one shared connect instead of each opening their own.
+ */
+import { ConnectionClosedError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
+import type { ParsedMessage } from '../dns/wire.js';
+import type { StreamConnection } from './stream-connection.js';
+import type { UpstreamAnswer } from './upstream.js';
+
+export interface PoolOptions {
+  readonly target: string;
+  readonly maxConnections: number;
+  /** Opens, authenticates and wraps one connection; rejects with the reason it could not. */
+  readonly connect: () => Promise<StreamConnection>;
+  readonly onConnectionOpened?: (conn: StreamConnection) => void;
+}
+
+export interface PoolStats {
+  readonly open: number;
+  readonly inFlight: number;
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new QueryTimeoutError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(new QueryTimeoutError());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
+export class ConnectionPool {
+  readonly #options: PoolOptions;
+  #connections: StreamConnection[] = [];
+  #connecting: Promise<StreamConnection> | undefined;
+  #closed = false;
+
+  constructor(options: PoolOptions) {
+    this.#options = options;
+  }
+
+  get stats(): PoolStats {
+    const open = this.#connections.filter((c) => c.state !== 'closed');
+    return { open: open.length, inFlight: open.reduce((n, c) => n + c.inFlight, 0) };
+  }
+
+  get connections(): readonly StreamConnection[] {
+    return this.#connections;
+  }
+
+  /**
+   * Sends on the least-loaded open connection. A reused connection that closes before answering (the
+   * server's idle close racing our write, RFC 7766 sec. 6.2.4) earns one retry on another connection.
+   */
+  async exchange(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
+    const conn = await this.#acquire(signal);
+    try {
+      return await conn.send(query, msg, signal);
+    } catch (err) {
+      if (!(err instanceof ConnectionClosedError) || !err.reused || signal.aborted) throw err;
+      const fresh = await this.#acquire(signal);
+      return await fresh.send(query, msg, signal);
+    }
+  }
+
+  async #acquire(signal: AbortSignal): Promise<StreamConnection> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ready = this.#leastLoaded();
+      if (ready !== undefined) return ready;
+      if (this.#closed) throw new ConnectionClosedError(this.#options.target, false);
+      const live = this.#connections.filter((c) => c.state !== 'closed').length;
+      if (this.#connecting === undefined && live >= this.#options.maxConnections) {
+        throw new UpstreamBusyError(this.#options.target);
+      }
+      this.#connecting ??= this.#open();
+      // A shared connect that another query started: wait for it, then pick again (it may be full).
+      await raceAbort(this.#connecting, signal);
+    }
+    throw new UpstreamBusyError(this.#options.target);
+  }
+
+  #leastLoaded(): StreamConnection | undefined {
+    let best: StreamConnection | undefined;
+    for (const conn of this.#connections) {
+      if (!conn.busy() && (best === undefined || conn.inFlight < best.inFlight)) best = conn;
+    }
+    return best;
+  }
+
+  async #open(): Promise<StreamConnection> {
+    try {
+      const conn = await this.#options.connect();
+      this.#connections = [...this.#connections.filter((c) => c.state !== 'closed'), conn];
+      this.#options.onConnectionOpened?.(conn);
+      if (this.#closed) void conn.close();
+      return conn;
+    } finally {
+      this.#connecting = undefined;
+    }
+  }
+
+  /** Forgets a closed connection (called from the connection's `closed` event). */
+  remove(conn: StreamConnection): void {
+    this.#connections = this.#connections.filter((c) => c !== conn);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#connections.map((c) => c.close()));
+  }
+
+  destroy(err?: Error): void {
+    this.#closed = true;
+    for (const conn of this.#connections) conn.destroy(err);
+    this.#connections = [];
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * One pipelined DNS stream to an upstream (RFC 7766 sec. 6.2.1.1): many queries in flight, answers in any
+ * order, matched by our ID and the question (sec. 7). It ignores TLS: the socket comes connected (and
+ * authenticated) from a factory, so clear TCP and test sockets share this code (hickory's design).
+ *
+ * States: open -> draining (no new queries: our close(), or the server's keepalive 0) -> closed.
+ */
+import type { Duplex } from 'node:stream';
+import { ConnectionClosedError, ProtocolError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
+import { keepaliveTimeoutMs, isPadded, toUpstreamQuery } from '../dns/edns.js';
+import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
+import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
+import type { Clock, Timer } from '../util/clock.js';
+import { deferred } from '../util/deferred.js';
+import type { Logger } from '../util/logger.js';
+import { InFlightTable } from './in-flight-table.js';
+import type { AuthInfo, UpstreamAnswer, UpstreamTransport } from './upstream.js';
+
+export type ConnectionState = 'open' | 'draining' | 'closed';
+
+export interface ConnectionEvents {
+  /** An answer that matched nothing in flight (wrong ID or question, duplicate, unsolicited). */
+  unmatched?(): void;
+  closed?(conn: StreamConnection, err: Error | undefined): void;
+}
+
+export interface StreamConnectionOptions {
+  readonly target: string;
+  readonly transport: UpstreamTransport;
+  /** Our idle timeout; the server's keepalive (RFC 7828) can only shorten it. */
+  readonly idleTimeoutMs: number;
+  /** With queries in flight and no answer for this long, the connection is declared dead. */
+  readonly stallTimeoutMs: number;
+  readonly maxInFlight: number;
+  /** Unsent bytes beyond which the connection reports busy instead of buffering more. */
+  readonly maxPendingWriteBytes: number;
+  readonly padBlock: number;
+  readonly keepalive: boolean;
+  readonly auth?: AuthInfo | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events?: ConnectionEvents;
+}
+
+export class StreamConnection {
+  readonly #socket: Duplex;
+  readonly #options: StreamConnectionOptions;
+  readonly #table = new InFlightTable<UpstreamAnswer>();
+  readonly #decoder = new FrameDecoder();
+  readonly #timer: Timer;
+  readonly #closed = deferred<undefined>();
+  #state: ConnectionState = 'open';
+  #queriesSent = 0;
+  #lastAnswerAt: number;
+  #serverIdleMs: number | undefined;
+  #serverPads = false;
+
+  constructor(socket: Duplex, options: StreamConnectionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#lastAnswerAt = options.clock.now();
+    this.#timer = options.clock.setTimeout(() => {
+      this.#onTimer();
+    }, options.idleTimeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
+    socket.on('error', (err: Error) => {
+      this.#terminate(err);
+    });
+    // A FIN from the server means no more answers (RFC 7766 sec. 6.2.4): treat it as closed.
+    socket.on('end', () => {
+      this.#terminate(undefined);
+    });
+    socket.on('close', () => {
+      this.#terminate(undefined);
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+  get inFlight(): number {
+    return this.#table.size;
+  }
+  get queriesSent(): number {
+    return this.#queriesSent;
+  }
+  get auth(): AuthInfo | undefined {
+    return this.#options.auth;
+  }
+  get serverIdleMs(): number | undefined {
+    return this.#serverIdleMs;
+  }
+  get serverPads(): boolean {
+    return this.#serverPads;
+  }
+
+  /** True when this connection should not take another query now. */
+  busy(): boolean {
+    return (
+      this.#state !== 'open' ||
+      this.#table.size >= this.#options.maxInFlight ||
+      this.#socket.writableLength > this.#options.maxPendingWriteBytes
+    );
+  }
+
+  /** Sends a client's query under our own ID; resolves with the matching answer. */
+  send(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
+    const { target } = this.#options;
+    if (this.#state !== 'open') return Promise.reject(new ConnectionClosedError(target, true));
+    if (this.busy()) return Promise.reject(new UpstreamBusyError(target));
+    if (signal.aborted) return Promise.reject(new QueryTimeoutError());
+    const id = this.#table.allocateId();
+    const wire = toUpstreamQuery(query, msg, { id, padBlock: this.#options.padBlock, keepalive: this.#options.keepalive });
+    const reused = this.#queriesSent > 0;
+    const sentAt = this.#options.clock.now();
+    return new Promise<UpstreamAnswer>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#table.remove(id);
+        reject(new QueryTimeoutError(`no answer from ${target} in time`));
+        this.#onAbandoned(sentAt);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#table.add(id, {
+        key: msg.question?.key ?? '',
+        sentAt,
+        resolve: (answer) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(answer);
+        },
+        reject: (cause) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(new ConnectionClosedError(target, reused, cause));
+        },
+      });
+      this.#queriesSent++;
+      // RFC 7766 sec. 8: prefix and message in one write.
+      this.#socket.write(encodeFrame(wire));
+      this.#armTimer();
+    });
+  }
+
+  /** Graceful: no new queries; closes once the answers in flight are in. */
+  close(): Promise<void> {
+    if (this.#state === 'open') this.#state = 'draining';
+    if (this.#state === 'draining' && this.#table.size === 0) this.#endGracefully();
+    return this.#closed.promise;
+  }
+
+  destroy(err?: Error): void {
+    this.#terminate(err);
+  }
+
+  #onData(chunk: Buffer): void {
+    for (const frame of this.#decoder.push(chunk)) {
+      if (this.#state === 'closed') return;
+      this.#onFrame(frame);
+    }
+  }
+
+  #onFrame(frame: Buffer): void {
+    let msg: ParsedMessage;
+    try {
+      msg = parseMessage(frame);
+    } catch (err) {
+      // Once a frame is garbage the stream cannot be trusted to be in sync: drop the connection.
+      this.#terminate(new ProtocolError(this.#options.target, `unparseable answer (${(err as Error).message})`));
+      return;
+    }
+    const entry = isResponse(frame) ? this.#table.take(msg.id, msg.question?.key) : undefined;
+    if (entry === undefined) {
+      this.#options.events?.unmatched?.();
+      this.#options.logger.debug('dropped an answer that matches no query in flight', { upstream: this.#options.target });
+      return;
+    }
+    this.#lastAnswerAt = this.#options.clock.now();
+    this.#noteKeepalive(frame, msg);
+    entry.resolve({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
+    if (this.#table.size === 0 && this.#state === 'draining') this.#endGracefully();
+    else this.#armTimer();
+  }
+
+  #noteKeepalive(frame: Buffer, msg: ParsedMessage): void {
+    if (isPadded(msg)) this.#serverPads = true;
+    const ms = keepaliveTimeoutMs(frame, msg);
+    if (ms === undefined) return;
+    this.#serverIdleMs = ms;
+    // RFC 7828 sec. 3.2.2: a TIMEOUT of 0 means send no new queries on this connection.
+    if (ms === 0 && this.#state === 'open') this.#state = 'draining';
+  }
+
+  /** A query gave up waiting. If nothing was answered since it was sent, the connection is dead. */
+  #onAbandoned(sentAt: number): void {
+    if (this.#lastAnswerAt < sentAt && this.#state !== 'closed') {
+      this.#terminate(new QueryTimeoutError(`${this.#options.target} stopped answering`));
+    } else {
+      this.#armTimer();
+    }
+  }
+
+  #idleMs(): number {
+    const server = this.#serverIdleMs;
+    return server === undefined ? this.#options.idleTimeoutMs : Math.min(this.#options.idleTimeoutMs, server);
+  }
+
+  #armTimer(): void {
+    if (this.#state === 'closed') return;
+    this.#timer.refresh(this.#table.size > 0 ? this.#options.stallTimeoutMs : Math.max(1, this.#idleMs()));
+  }
+
+  #onTimer(): void {
+    if (this.#table.size > 0) {
+      this.#terminate(new QueryTimeoutError(`${this.#options.target} stopped answering`));
+      return;
+    }
+    // Idle: close before the server's timeout, as RFC 7828 sec. 3.2.2 asks, and without losing anything.
+    this.#endGracefully();
+  }
+
+  /** Sends our FIN (after TLS close_notify) and stops; a peer that never closes its side is cut after 2 s. */
+  #endGracefully(): void {
+    this.#state = 'closed';
+    this.#socket.end();
+    const socket = this.#socket;
+    setTimeout(() => socket.destroy(), 2000).unref();
+    this.#finish(undefined);
+  }
+
+  #terminate(err: Error | undefined): void {
+    if (this.#state === 'closed' && this.#table.size === 0) {
+      this.#socket.destroy();
+      return;
+    }
+    this.#state = 'closed';
+    this.#table.failAll(err ?? new Error('the connection closed'));
+    this.#socket.destroy();
+    this.#finish(err);
+  }
+
+  #finish(err: Error | undefined): void {
+    this.#timer.clear();
+    if (err !== undefined) this.#options.logger.debug('upstream connection closed', { upstream: this.#options.target, cause: err.message });
+    this.#options.events?.closed?.(this, err);
+    this.#closed.resolve(undefined);
+  }
+}

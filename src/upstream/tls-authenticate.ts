@@ -1,0 +1,73 @@
+/**
+ * The Strict profile's identity check (RFC 8310 sec. 5, RFC 7858 sec. 4.2), run in the secureConnect
+ * handler before a single query byte is written. Node verifies nothing for us here: with
+ * `rejectUnauthorized: false` it only reports, and on a resumed TLS 1.3 session it shows no certificate.
+ */
+import { checkServerIdentity, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import { AuthenticationError, PinMismatchError, type AuthFailureReason } from '../errors.js';
+import { checkPins } from './spki-pin.js';
+import type { AuthInfo, UpstreamSpec } from './upstream.js';
+
+const FIXES: Record<AuthFailureReason, string> = {
+  'pin-mismatch': 'check the pins with `dotstub pin`',
+  'name-mismatch': 'set the authentication name (~NAME) to a name the certificate is issued for',
+  expired: "the server's certificate has expired: tell its operator, or pin its key instead of using its name",
+  'not-yet-valid': "check this machine's clock; the server's certificate is not valid yet",
+  untrusted: 'add the issuing CA with --ca-file, or pin the server key with -K',
+  'self-signed': 'pin the server key with -K \'pin-sha256="..."\' (dotstub pin prints it), or add its CA with --ca-file',
+  'no-certificate': 'the server sent no certificate; it cannot be used in the Strict profile',
+  protocol: 'the server does not speak TLS 1.2 or newer',
+};
+
+function reasonOf(code: string): AuthFailureReason {
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+      return 'expired';
+    case 'CERT_NOT_YET_VALID':
+      return 'not-yet-valid';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return 'self-signed';
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return 'name-mismatch';
+    default:
+      return 'untrusted';
+  }
+}
+
+function fail(target: string, reason: AuthFailureReason, detail: string): never {
+  throw new AuthenticationError(target, reason, detail, FIXES[reason]);
+}
+
+function checkName(target: string, socket: TLSSocket, name: string, peer: DetailedPeerCertificate): void {
+  if (!socket.authorized) {
+    const error = socket.authorizationError as Error | string | null;
+    const code = typeof error === 'string' ? error : ((error as NodeJS.ErrnoException | null)?.code ?? String(error));
+    fail(target, reasonOf(code), `certificate for ${name} not accepted (${code})`);
+  }
+  // Node checks the SNI name already; check again so the rule does not depend on how we connected.
+  const mismatch = checkServerIdentity(name, peer);
+  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch.message);
+}
+
+/**
+ * Throws AuthenticationError unless the connection satisfies the spec: pins only (self-signed allowed),
+ * name only (PKIX plus name), or both (both required). `resumable` says whether a resumed session came from
+ * our cache, which holds only sessions of authenticated handshakes with this pinset and name.
+ */
+export function authenticate(socket: TLSSocket, spec: UpstreamSpec, target: string, resumable: boolean): AuthInfo {
+  const tlsVersion = socket.getProtocol() ?? 'unknown';
+  const cipher = socket.getCipher().name;
+  const method = spec.pins.length > 0 && spec.authName !== undefined ? 'pin+name' : spec.pins.length > 0 ? 'pin' : 'name';
+  if (socket.isSessionReused()) {
+    if (!resumable) fail(target, 'no-certificate', 'a session was resumed that this client did not offer');
+    return { method, resumed: true, tlsVersion, cipher };
+  }
+  const peer = socket.getPeerCertificate(true);
+  if (peer.raw === undefined) fail(target, 'no-certificate', 'no certificate was presented');
+  if (spec.authName !== undefined) checkName(target, socket, spec.authName, peer);
+  if (spec.pins.length === 0) return { method, resumed: false, tlsVersion, cipher };
+  const pins = checkPins(peer, spec.pins);
+  if (!pins.matched) throw new PinMismatchError(target, pins.seenPins);
+  return { method, resumed: false, tlsVersion, cipher, pinDepth: pins.depth, pinSubject: pins.subject };
+}

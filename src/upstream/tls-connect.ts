@@ -1,0 +1,83 @@
+/**
+ * Opens an authenticated TLS connection to a DoT upstream (RFC 7858 sec. 3.1): ALPN "dot" (RFC 7858 has
+ * no ALPN, but the IANA registry does), SNI = the authentication name, TLS >= 1.2, one timeout covering TCP
+ * and the handshake, session resumption only from sessions that authenticated (RFC 8310 sec. 9).
+ */
+import { isIP } from 'node:net';
+import { connect, type SecureContext, type TLSSocket } from 'node:tls';
+import { ConnectError, ConnectTimeoutError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import { authenticate } from './tls-authenticate.js';
+import type { AuthInfo, UpstreamSpec } from './upstream.js';
+
+/** One resumable session per upstream (stubby keeps one too), keyed by address, port, name and pinset. */
+export type SessionCache = Map<string, Buffer>;
+
+export interface TlsConnectOptions {
+  readonly spec: UpstreamSpec;
+  readonly target: string;
+  readonly sessionKey: string;
+  readonly sessions: SessionCache;
+  readonly secureContext: SecureContext;
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+}
+
+export interface AuthenticatedSocket {
+  readonly socket: TLSSocket;
+  readonly auth: AuthInfo;
+}
+
+export function connectTls(options: TlsConnectOptions): Promise<AuthenticatedSocket> {
+  const { spec, target, sessions, sessionKey } = options;
+  const session = sessions.get(sessionKey);
+  const socket = connect({
+    host: spec.address,
+    port: spec.port,
+    // RFC 8310 sec. 8.1: SNI carries the ADN; never an IP literal (RFC 6066 sec. 3).
+    ...(spec.authName !== undefined && isIP(spec.authName) === 0 ? { servername: spec.authName } : {}),
+    ALPNProtocols: ['dot'],
+    secureContext: options.secureContext,
+    // We decide: Node's verdict is read in authenticate(), which also checks pins Node knows nothing of.
+    rejectUnauthorized: false,
+    ...(session === undefined ? {} : { session }),
+  });
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 30_000);
+  let authenticated = false;
+  let pendingSession: Buffer | undefined;
+  socket.on('session', (s: Buffer) => {
+    // TLS 1.3 tickets can arrive before or after our check: keep only those of an authenticated peer.
+    if (authenticated) sessions.set(sessionKey, s);
+    else pendingSession = s;
+  });
+  return new Promise((resolve, reject) => {
+    let phase: 'tcp' | 'tls' = 'tcp';
+    const timer = options.clock.setTimeout(() => {
+      socket.destroy();
+      reject(new ConnectTimeoutError(target, phase, options.timeoutMs));
+    }, options.timeoutMs);
+    socket.once('connect', () => {
+      phase = 'tls';
+    });
+    const onError = (err: Error): void => {
+      timer.clear();
+      reject(new ConnectError(target, err));
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      timer.clear();
+      try {
+        const auth = authenticate(socket, spec, target, session !== undefined);
+        authenticated = true;
+        if (pendingSession !== undefined) sessions.set(sessionKey, pendingSession);
+        resolve({ socket, auth });
+      } catch (err) {
+        // A session that failed once must not be offered again.
+        sessions.delete(sessionKey);
+        socket.destroy();
+        reject(err as Error);
+      }
+    });
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * A DoT upstream (RFC 7858): a pool of long-lived, pipelined, authenticated TLS connections, shared by all
+ * clients. Nothing is written before authentication passes, and nothing ever goes out in clear.
+ */
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { ParsedMessage } from '../dns/wire.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { ConnectionPool } from './connection-pool.js';
+import { pinsetKey } from './spki-pin.js';
+import { StreamConnection } from './stream-connection.js';
+import { connectTls, type SessionCache } from './tls-connect.js';
+import { formatUpstream, type ExchangeOptions, type Upstream, type UpstreamAnswer, type UpstreamSpec } from './upstream.js';
+
+export interface TlsUpstreamOptions {
+  readonly spec: UpstreamSpec;
+  /** Extra trusted CAs (PEM), added to Node's bundled roots. */
+  readonly extraCa?: readonly string[];
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly stallTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxInFlightPerConnection: number;
+  readonly padBlock: number;
+  readonly minTlsVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface TlsUpstreamCounters {
+  connectionsOpened: number;
+  resumptions: number;
+  unmatchedAnswers: number;
+  queries: number;
+  answers: number;
+}
+
+/** One session cache for the process: sessions survive a pool's connections being recycled. */
+const sessions: SessionCache = new Map();
+
+export function buildSecureContext(extraCa: readonly string[] | undefined, minVersion: 'TLSv1.2' | 'TLSv1.3'): SecureContext {
+  const ca = extraCa === undefined || extraCa.length === 0 ? undefined : [...rootCertificates, ...extraCa];
+  return createSecureContext({ minVersion, ...(ca === undefined ? {} : { ca }) });
+}
+
+export class TlsUpstream implements Upstream {
+  readonly id: string;
+  readonly spec: UpstreamSpec;
+  readonly counters: TlsUpstreamCounters = { connectionsOpened: 0, resumptions: 0, unmatchedAnswers: 0, queries: 0, answers: 0 };
+  readonly #pool: ConnectionPool;
+
+  constructor(options: TlsUpstreamOptions) {
+    this.spec = options.spec;
+    this.id = formatUpstream(options.spec);
+    const secureContext = buildSecureContext(options.extraCa, options.minTlsVersion ?? 'TLSv1.2');
+    const sessionKey = `${this.id}|${pinsetKey(options.spec.pins)}`;
+    const logger = options.logger.child({ upstream: this.id });
+    const connect = async (): Promise<StreamConnection> => {
+      const { socket, auth } = await connectTls({
+        spec: options.spec,
+        target: this.id,
+        sessionKey,
+        sessions,
+        secureContext,
+        timeoutMs: options.connectTimeoutMs,
+        clock: options.clock,
+      });
+      this.counters.connectionsOpened++;
+      if (auth.resumed) this.counters.resumptions++;
+      logger.debug('connected', { tls: auth.tlsVersion, auth: auth.method, resumed: auth.resumed });
+      return new StreamConnection(socket, {
+        target: this.id,
+        transport: 'tls',
+        idleTimeoutMs: options.idleTimeoutMs,
+        stallTimeoutMs: options.stallTimeoutMs,
+        maxInFlight: options.maxInFlightPerConnection,
+        maxPendingWriteBytes: 256 * 1024,
+        padBlock: options.padBlock,
+        // RFC 7828 sec. 3.2.1: ask for the server's idle timeout on TCP and TLS.
+        keepalive: true,
+        auth,
+        clock: options.clock,
+        logger,
+        events: {
+          unmatched: () => {
+            this.counters.unmatchedAnswers++;
+          },
+          closed: (conn) => {
+            this.#pool.remove(conn);
+          },
+        },
+      });
+    };
+    this.#pool = new ConnectionPool({ target: this.id, maxConnections: options.maxConnections, connect });
+  }
+
+  get connections(): readonly StreamConnection[] {
+    return this.#pool.connections;
+  }
+
+  async exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer> {
+    this.counters.queries++;
+    const answer = await this.#pool.exchange(query, msg, options.signal);
+    this.counters.answers++;
+    return answer;
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  destroy(err?: Error): void {
+    this.#pool.destroy(err);
+  }
+}

@@ -1,0 +1,57 @@
+/** The one interface every upstream transport implements (dnsproxy `upstream/` style), and its spec. */
+import type { ParsedMessage } from '../dns/wire.js';
+
+export const DOT_PORT = 853;
+
+/** Where an upstream is and how it is authenticated (RFC 8310 sec. 6.6: IP plus ADN and/or SPKI pinset). */
+export interface UpstreamSpec {
+  /** An IP literal: dotstub never needs a bootstrap lookup (RFC 8310 sec. 7.1, full direct configuration). */
+  readonly address: string;
+  readonly port: number;
+  /** The authentication domain name, checked against the certificate and sent as SNI. */
+  readonly authName?: string | undefined;
+  /** pin-sha256 values (bare base64), any of which may match the validated chain. */
+  readonly pins: readonly string[];
+}
+
+export type UpstreamTransport = 'tls' | 'udp' | 'tcp';
+
+/** How the TLS identity of the upstream was established, for logs, status and `dotstub query`. */
+export interface AuthInfo {
+  readonly method: 'pin' | 'name' | 'pin+name';
+  /** True when the session was resumed from one that authenticated earlier (no certificate is sent then). */
+  readonly resumed: boolean;
+  readonly pinDepth?: number | undefined;
+  readonly pinSubject?: string | undefined;
+  readonly tlsVersion: string;
+  readonly cipher: string;
+}
+
+export interface UpstreamAnswer {
+  /** The upstream's answer as it arrived, with our ID: the resolver restores the client's. */
+  readonly answer: Buffer;
+  readonly msg: ParsedMessage;
+  readonly transport: UpstreamTransport;
+  readonly auth?: AuthInfo | undefined;
+}
+
+export interface ExchangeOptions {
+  readonly signal: AbortSignal;
+}
+
+export interface Upstream {
+  /** A stable label such as `9.9.9.9#853~dns.quad9.net`, used in logs and status. */
+  readonly id: string;
+  readonly spec: UpstreamSpec;
+  /** Sends the client's query (raw bytes and its parse) and resolves with the matching answer. */
+  exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer>;
+  /** Stops taking queries, lets those in flight finish, then closes. Idempotent. */
+  close(): Promise<void>;
+  /** Fails everything in flight now. Idempotent. */
+  destroy(err?: Error): void;
+}
+
+export function formatUpstream(spec: UpstreamSpec): string {
+  const host = spec.address.includes(':') ? `[${spec.address}]` : spec.address;
+  return `${host}#${spec.port}${spec.authName === undefined ? '' : `~${spec.authName}`}`;
+}
