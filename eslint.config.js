@@ -13,7 +13,7 @@ export default tseslint.config(
     rules: {
       'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
       'max-depth': ['error', 3],
-      complexity: ['error', 12],
+      complexity: ['error', 15],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       'no-restricted-syntax': [
         'error',
@@ -42,7 +42,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: above.map((a) => ({ group: [`../${a}/*`, `../../${a}/*`], message: `src/${layer} may not import src/${a}` })) },
+        {
+          patterns: above.map((a) => ({
+            group: [`../${a}/*`, `../../${a}/*`],
+            message: `src/${layer} may not import src/${a}`,
+          })),
+        },
       ],
     },
   })),

@@ -15,7 +15,10 @@ export class DotstubError extends Error {
 export class ConnectTimeoutError extends DotstubError {
   readonly phase: 'tcp' | 'tls';
   constructor(target: string, phase: 'tcp' | 'tls', ms: number) {
-    super('ERR_DOTSTUB_CONNECT_TIMEOUT', `${phase === 'tcp' ? 'TCP connect' : 'TLS handshake'} to ${target} timed out after ${ms} ms`);
+    super(
+      'ERR_DOTSTUB_CONNECT_TIMEOUT',
+      `${phase === 'tcp' ? 'TCP connect' : 'TLS handshake'} to ${target} timed out after ${ms} ms`,
+    );
     this.phase = phase;
   }
 }

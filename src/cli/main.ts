@@ -26,7 +26,9 @@ const EXIT_CODES: Record<string, number> = {
 
 async function version(): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -38,7 +40,12 @@ async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`${RUN_USAGE}\n`);
         return 0;
       }
-      const { values } = parseArgs({ args: rest, options: RUN_OPTIONS, strict: true, allowPositionals: false });
+      const { values } = parseArgs({
+        args: rest,
+        options: RUN_OPTIONS,
+        strict: true,
+        allowPositionals: false,
+      });
       return runCommand(values);
     }
     case 'version':
@@ -66,7 +73,8 @@ main(process.argv.slice(2)).then(
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`dotstub: ${message}\n`);
-    if (!(err instanceof DotstubError) && typeof code !== 'string' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    if (!(err instanceof DotstubError) && typeof code !== 'string' && err instanceof Error)
+      process.stderr.write(`${err.stack ?? ''}\n`);
     process.exit(typeof code === 'string' ? (EXIT_CODES[code] ?? 1) : 1);
   },
 );

@@ -19,15 +19,25 @@ export interface UpstreamAddress {
 function parsePort(text: string, path: string, input: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(path, `bad port ${JSON.stringify(text)} in ${JSON.stringify(input)} (expected 0-65535)`);
+    throw new ConfigError(
+      path,
+      `bad port ${JSON.stringify(text)} in ${JSON.stringify(input)} (expected 0-65535)`,
+    );
   }
   return port;
 }
 
 /** Splits `[V6]:PORT`, `V4:PORT`, `ADDR@PORT`, `ADDR#PORT` or a bare address (port undefined). */
-function splitHostPort(input: string, separators: readonly string[], path: string): { host: string; port?: string } {
+function splitHostPort(
+  input: string,
+  separators: readonly string[],
+  path: string,
+): { host: string; port?: string } {
   const bracket = /^\[([^\]]+)\](?:[:@#](\d*))?$/.exec(input);
-  if (bracket !== null) return bracket[2] === undefined ? { host: bracket[1] ?? '' } : { host: bracket[1] ?? '', port: bracket[2] };
+  if (bracket !== null)
+    return bracket[2] === undefined
+      ? { host: bracket[1] ?? '' }
+      : { host: bracket[1] ?? '', port: bracket[2] };
   for (const sep of separators) {
     const at = input.lastIndexOf(sep);
     if (at < 0) continue;
@@ -42,7 +52,10 @@ function splitHostPort(input: string, separators: readonly string[], path: strin
 
 function requireIp(host: string, path: string, input: string, example: string): string {
   if (isIP(host) === 0) {
-    throw new ConfigError(path, `${JSON.stringify(input)} is not an IP address (expected, for example, ${example})`);
+    throw new ConfigError(
+      path,
+      `${JSON.stringify(input)} is not an IP address (expected, for example, ${example})`,
+    );
   }
   return host;
 }
@@ -62,13 +75,23 @@ export function parseUpstreamAddress(input: string, path = 'upstream', defaultPo
   const tilde = trimmed.indexOf('~');
   const hostPart = tilde < 0 ? trimmed : trimmed.slice(0, tilde);
   const authName = tilde < 0 ? undefined : trimmed.slice(tilde + 1);
-  if (authName !== undefined && !/^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?$/.test(authName)) {
-    throw new ConfigError(path, `bad authentication name ${JSON.stringify(authName)} in ${JSON.stringify(input)} (expected a host name such as dns.quad9.net)`);
+  if (
+    authName !== undefined &&
+    !/^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?$/.test(
+      authName,
+    )
+  ) {
+    throw new ConfigError(
+      path,
+      `bad authentication name ${JSON.stringify(authName)} in ${JSON.stringify(input)} (expected a host name such as dns.quad9.net)`,
+    );
   }
   const { host, port } = splitHostPort(hostPart, ['#', ':'], path);
   const address = requireIp(host, path, input, '9.9.9.9#853~dns.quad9.net or [2620:fe::fe]:853');
   const parsedPort = port === undefined ? defaultPort : parsePort(port, path, input);
-  return authName === undefined ? { address, port: parsedPort } : { address, port: parsedPort, authName: authName.replace(/\.$/, '') };
+  return authName === undefined
+    ? { address, port: parsedPort }
+    : { address, port: parsedPort, authName: authName.replace(/\.$/, '') };
 }
 
 export function formatHostPort({ host, port }: HostPort): string {

@@ -53,7 +53,8 @@ function readJsonFile(path: string): Json {
   } catch (err) {
     throw new ConfigError('', `config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('', `config file ${path} must hold a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError('', `config file ${path} must hold a JSON object`);
   return value as Json;
 }
 
@@ -67,74 +68,114 @@ function integer(value: unknown, path: string, min: number, max: number): number
   throw new ConfigError(path, `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
 }
 
+function optionalInteger(file: Json, key: string, fallback: number, min: number, max: number): number {
+  return file[key] === undefined ? fallback : integer(file[key], key, min, max);
+}
+
 function stringList(value: unknown, path: string): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConfigError(path, 'expected a list of strings');
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+    throw new ConfigError(path, 'expected a list of strings');
   return value as string[];
 }
 
 function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
   if (typeof value === 'string') return { ...parseUpstreamAddress(value, path), pins: [] };
-  if (typeof value !== 'object' || value === null) throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
+  if (typeof value !== 'object' || value === null)
+    throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
   const o = value as Json;
-  if (typeof o.address !== 'string') throw new ConfigError(`${path}.address`, 'missing: the upstream IP address');
+  if (typeof o.address !== 'string')
+    throw new ConfigError(`${path}.address`, 'missing: the upstream IP address');
   const base = parseUpstreamAddress(o.address, `${path}.address`);
   const port = o.port === undefined ? base.port : integer(o.port, `${path}.port`, 1, 65535);
-  const pins = o.pins === undefined ? [] : stringList(o.pins, `${path}.pins`).map((p, i) => parsePin(p, `${path}.pins[${i}]`));
-  if (o.authName !== undefined && typeof o.authName !== 'string') throw new ConfigError(`${path}.authName`, 'expected a host name');
+  const pins =
+    o.pins === undefined
+      ? []
+      : stringList(o.pins, `${path}.pins`).map((p, i) => parsePin(p, `${path}.pins[${i}]`));
+  if (o.authName !== undefined && typeof o.authName !== 'string')
+    throw new ConfigError(`${path}.authName`, 'expected a host name');
   const authName = typeof o.authName === 'string' ? o.authName.trim() : base.authName;
-  return authName === undefined ? { address: base.address, port, pins } : { address: base.address, port, authName, pins };
+  return authName === undefined
+    ? { address: base.address, port, pins }
+    : { address: base.address, port, authName, pins };
 }
 
 const sameAddress = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /** RFC 8310 sec. 6.6 and the loop check: refuse what could only fail or forward to itself. */
-function checkUpstreams(upstreams: readonly UpstreamSpec[], listen: readonly ListenSpec[], warnings: string[]): void {
-  if (upstreams.length === 0) throw new ConfigError('upstreams', 'no upstream configured (give --upstream IP#PORT~NAME, or drop the empty list to use the defaults)');
+function checkUpstreams(
+  upstreams: readonly UpstreamSpec[],
+  listen: readonly ListenSpec[],
+  warnings: string[],
+): void {
+  if (upstreams.length === 0)
+    throw new ConfigError(
+      'upstreams',
+      'no upstream configured (give --upstream IP#PORT~NAME, or drop the empty list to use the defaults)',
+    );
   upstreams.forEach((u, i) => {
     const path = `upstreams[${i}]`;
     if (u.authName === undefined && u.pins.length === 0) {
-      throw new ConfigError(path, `${u.address} has neither an authentication name nor a pin, so the Strict profile cannot authenticate it: add ~NAME (for example ${u.address}#${u.port}~dns.example.net) or -K 'pin-sha256="..."' (\`dotstub pin ${u.address}\` prints it)`);
+      throw new ConfigError(
+        path,
+        `${u.address} has neither an authentication name nor a pin, so the Strict profile cannot authenticate it: add ~NAME (for example ${u.address}#${u.port}~dns.example.net) or -K 'pin-sha256="..."' (\`dotstub pin ${u.address}\` prints it)`,
+      );
     }
     if (listen.some((l) => sameAddress(l.host, u.address) && l.port === u.port)) {
-      throw new ConfigError(path, `${u.address} port ${u.port} is one of dotstub's own listen addresses: forwarding to it would loop`);
+      throw new ConfigError(
+        path,
+        `${u.address} port ${u.port} is one of dotstub's own listen addresses: forwarding to it would loop`,
+      );
     }
-    if (u.pins.length === 1) warnings.push(`${path}: only one pin for ${u.address}; add a backup pin (RFC 7858 sec. 4.2) so a key rollover does not cut you off`);
+    if (u.pins.length === 1)
+      warnings.push(
+        `${path}: only one pin for ${u.address}; add a backup pin (RFC 7858 sec. 4.2) so a key rollover does not cut you off`,
+      );
   });
+}
+
+function listenSpecs(flags: RunFlags, file: Json): ListenSpec[] {
+  if (flags.listen !== undefined && flags.listen.length > 0)
+    return flags.listen.map((l, i) => parseListenAddress(l, `--listen[${i}]`));
+  if (file.listen !== undefined)
+    return stringList(file.listen, 'listen').map((l, i) => parseListenAddress(l, `listen[${i}]`));
+  return DEFAULT_LISTEN.map((l) => ({ ...l, optional: l.host === '::1' }));
+}
+
+function upstreamSpecs(flags: RunFlags, file: Json): UpstreamSpec[] {
+  const cliPins = (flags.pin ?? []).map((p, i) => parsePin(p, `--pin[${i}]`));
+  if (flags.upstream !== undefined && flags.upstream.length > 0) {
+    // As in getdns_query, -K pins apply to every upstream given on the command line.
+    return flags.upstream.map((u, i) => ({ ...parseUpstreamAddress(u, `--upstream[${i}]`), pins: cliPins }));
+  }
+  if (cliPins.length > 0)
+    throw new ConfigError(
+      '--pin',
+      'pins given with -K apply to the upstreams given with --upstream; give at least one',
+    );
+  if (file.upstreams === undefined) return [...DEFAULT_UPSTREAMS];
+  if (!Array.isArray(file.upstreams)) throw new ConfigError('upstreams', 'expected a list of upstreams');
+  return file.upstreams.map((u, i) => upstreamFromJson(u, `upstreams[${i}]`));
 }
 
 export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
   const file = flags.config === undefined ? {} : readJsonFile(flags.config);
   const warnings: string[] = [];
-  const listen: ListenSpec[] =
-    flags.listen !== undefined && flags.listen.length > 0
-      ? flags.listen.map((l, i) => parseListenAddress(l, `--listen[${i}]`))
-      : file.listen !== undefined
-        ? stringList(file.listen, 'listen').map((l, i) => parseListenAddress(l, `listen[${i}]`))
-        : DEFAULT_LISTEN.map((l) => ({ ...l, optional: l.host === '::1' }));
-  const cliPins = (flags.pin ?? []).map((p, i) => parsePin(p, `--pin[${i}]`));
-  let upstreams: UpstreamSpec[];
-  if (flags.upstream !== undefined && flags.upstream.length > 0) {
-    // As in getdns_query, -K pins apply to every upstream given on the command line.
-    upstreams = flags.upstream.map((u, i) => ({ ...parseUpstreamAddress(u, `--upstream[${i}]`), pins: cliPins }));
-  } else {
-    if (cliPins.length > 0) throw new ConfigError('--pin', 'pins given with -K apply to the upstreams given with --upstream; give at least one');
-    upstreams = Array.isArray(file.upstreams) ? file.upstreams.map((u, i) => upstreamFromJson(u, `upstreams[${i}]`)) : [...DEFAULT_UPSTREAMS];
-  }
+  const listen = listenSpecs(flags, file);
+  const upstreams = upstreamSpecs(flags, file);
   checkUpstreams(upstreams, listen, warnings);
   const caFile = flags.caFile ?? (typeof file.caFile === 'string' ? file.caFile : undefined);
+  const logLevelPath = flags.logLevel === undefined ? 'logLevel' : '--log-level';
   return {
     listen,
     upstreams,
     caFile,
-    logLevel: oneOf(flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS, flags.logLevel === undefined ? 'logLevel' : '--log-level'),
+    logLevel: oneOf(flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS, logLevelPath),
     selection: oneOf(file.selection ?? DEFAULTS.selection, SELECTION_STRATEGIES, 'selection'),
-    timeoutMs: file.timeout === undefined ? DEFAULTS.timeoutMs : integer(file.timeout, 'timeout', 100, 60_000),
-    idleTimeoutMs: file.idleTimeout === undefined ? DEFAULTS.idleTimeoutMs : integer(file.idleTimeout, 'idleTimeout', 0, 600_000),
+    timeoutMs: optionalInteger(file, 'timeout', DEFAULTS.timeoutMs, 100, 60_000),
+    idleTimeoutMs: optionalInteger(file, 'idleTimeout', DEFAULTS.idleTimeoutMs, 0, 600_000),
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
-    paddingBlockSize:
-      file.paddingBlockSize === undefined ? DEFAULTS.paddingBlockSize : integer(file.paddingBlockSize, 'paddingBlockSize', 0, 4096),
-    maxOutstanding:
-      file.limitOutstandingQueries === undefined ? DEFAULTS.maxOutstanding : integer(file.limitOutstandingQueries, 'limitOutstandingQueries', 1, 1_000_000),
+    paddingBlockSize: optionalInteger(file, 'paddingBlockSize', DEFAULTS.paddingBlockSize, 0, 4096),
+    maxOutstanding: optionalInteger(file, 'limitOutstandingQueries', DEFAULTS.maxOutstanding, 1, 1_000_000),
     maxConnectionsPerUpstream: DEFAULTS.maxConnectionsPerUpstream,
     maxInFlightPerConnection: DEFAULTS.maxInFlightPerConnection,
     warnings,

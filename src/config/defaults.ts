@@ -10,8 +10,18 @@ export const DEFAULT_LISTEN: readonly HostPort[] = [
   { host: '::1', port: 53 },
 ];
 
-const quad9 = (address: string): UpstreamSpec => ({ address, port: 853, authName: 'dns.quad9.net', pins: [] });
-const cloudflare = (address: string): UpstreamSpec => ({ address, port: 853, authName: 'cloudflare-dns.com', pins: [] });
+const quad9 = (address: string): UpstreamSpec => ({
+  address,
+  port: 853,
+  authName: 'dns.quad9.net',
+  pins: [],
+});
+const cloudflare = (address: string): UpstreamSpec => ({
+  address,
+  port: 853,
+  authName: 'cloudflare-dns.com',
+  pins: [],
+});
 
 /** Quad9 and Cloudflare, IPv4 and IPv6, by name. */
 export const DEFAULT_UPSTREAMS: readonly UpstreamSpec[] = [

@@ -16,7 +16,9 @@ const isHopByHop = (code: number): boolean => code === OPTION_KEEPALIVE || code 
 /** The end-to-end options of an OPT record, as raw bytes. */
 function endToEndOptions(buf: Buffer, opt: OptRecord | undefined): Buffer[] {
   if (opt === undefined) return [];
-  return opt.options.filter((o) => !isHopByHop(o.code)).map((o) => buf.subarray(o.start, o.start + 4 + o.length));
+  return opt.options
+    .filter((o) => !isHopByHop(o.code))
+    .map((o) => buf.subarray(o.start, o.start + 4 + o.length));
 }
 
 function encodeOpt(udpSize: number, ttlField: number, rdata: readonly Buffer[]): Buffer {
@@ -82,12 +84,21 @@ export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: Upst
  * The upstream's answer as the client must see it: the client's ID back, and no hop-by-hop options. When
  * the client sent no OPT (we added one to pad), the answer's OPT goes too.
  */
-export function toClientAnswer(answer: Buffer, msg: ParsedMessage, clientId: number, clientHadOpt: boolean): Buffer {
+export function toClientAnswer(
+  answer: Buffer,
+  msg: ParsedMessage,
+  clientId: number,
+  clientHadOpt: boolean,
+): Buffer {
   let out: Buffer;
   if (msg.opt === undefined) out = Buffer.from(answer);
   else if (!clientHadOpt) out = withOpt(answer, msg, undefined);
   else if (msg.opt.options.some((o) => isHopByHop(o.code)))
-    out = withOpt(answer, msg, encodeOpt(msg.opt.udpSize, msg.opt.ttlField, endToEndOptions(answer, msg.opt)));
+    out = withOpt(
+      answer,
+      msg,
+      encodeOpt(msg.opt.udpSize, msg.opt.ttlField, endToEndOptions(answer, msg.opt)),
+    );
   else out = Buffer.from(answer);
   out.writeUInt16BE(clientId, 0);
   return out;

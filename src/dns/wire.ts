@@ -65,6 +65,15 @@ export function writeId(buf: Buffer, id: number): void {
   buf.writeUInt16BE(id, 0);
 }
 
+function pointerTarget(buf: Buffer, pos: number, hops: number): number {
+  if (pos + 1 >= buf.length) throw new MalformedMessageError('truncated compression pointer');
+  const target = (((buf[pos] ?? 0) & 0x3f) << 8) | (buf[pos + 1] ?? 0);
+  // Only pointers to earlier bytes are legal (RFC 1035 sec. 4.1.4); the hop cap stops loops.
+  if (target >= pos || hops > 64)
+    throw new MalformedMessageError('compression pointer loop or forward pointer');
+  return target;
+}
+
 /** Reads (and validates) a possibly compressed name at `offset`; returns where it ends in place. */
 function readName(buf: Buffer, offset: number, wantKey: boolean): { end: number; key: string } {
   let pos = offset;
@@ -80,12 +89,8 @@ function readName(buf: Buffer, offset: number, wantKey: boolean): { end: number;
       break;
     }
     if ((len & 0xc0) === 0xc0) {
-      if (pos + 1 >= buf.length) throw new MalformedMessageError('truncated compression pointer');
-      const target = ((len & 0x3f) << 8) | (buf[pos + 1] ?? 0);
-      // Only pointers to earlier bytes are legal (RFC 1035 sec. 4.1.4); the hop cap stops loops.
-      if (target >= pos || ++hops > 64) throw new MalformedMessageError('compression pointer loop or forward pointer');
       if (end < 0) end = pos + 2;
-      pos = target;
+      pos = pointerTarget(buf, pos, ++hops);
       continue;
     }
     if ((len & 0xc0) !== 0) throw new MalformedMessageError('reserved label type');
@@ -134,7 +139,11 @@ function readOptions(buf: Buffer, start: number, end: number): EdnsOption[] {
 }
 
 /** Walks every record; returns the OPT record if there is one, rejecting anything out of bounds. */
-function readRecords(buf: Buffer, offset: number, counts: readonly number[]): { end: number; opt?: OptRecord } {
+function readRecords(
+  buf: Buffer,
+  offset: number,
+  counts: readonly number[],
+): { end: number; opt?: OptRecord } {
   let pos = offset;
   let opt: OptRecord | undefined;
   for (let section = 0; section < 3; section++) {
@@ -149,7 +158,8 @@ function readRecords(buf: Buffer, offset: number, counts: readonly number[]): { 
       if (pos > buf.length) throw new MalformedMessageError('record data runs past the end');
       if (type !== TYPE_OPT) continue;
       // RFC 6891 sec. 6.1.1: one OPT, in the additional section, owned by the root.
-      if (section !== 2 || opt !== undefined || nameEnd !== start + 1) throw new MalformedMessageError('misplaced or repeated OPT record');
+      if (section !== 2 || opt !== undefined || nameEnd !== start + 1)
+        throw new MalformedMessageError('misplaced or repeated OPT record');
       opt = {
         start,
         end: pos,
@@ -173,7 +183,15 @@ export function parseMessage(buf: Buffer): ParsedMessage {
   const question = qdcount === 1 ? readQuestion(buf, HEADER_LENGTH) : undefined;
   const records = readRecords(buf, question?.end ?? HEADER_LENGTH, [ancount, nscount, arcount]);
   if (records.end !== buf.length) throw new MalformedMessageError('trailing bytes after the last record');
-  return { id: buf.readUInt16BE(0), length: buf.length, question, opt: records.opt, ancount, nscount, arcount };
+  return {
+    id: buf.readUInt16BE(0),
+    length: buf.length,
+    question,
+    opt: records.opt,
+    ancount,
+    nscount,
+    arcount,
+  };
 }
 
 /** The UDP payload size a client accepts: its EDNS(0) size, never below 512 (RFC 6891 sec. 6.2.5). */

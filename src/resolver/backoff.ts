@@ -11,7 +11,11 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 60_000, jitter: 0.2 };
 
 /** The delay before retry number `attempt` (1-based). `random` returns [0, 1). */
-export function nextDelayMs(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function nextDelayMs(
+  attempt: number,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
   const raw = Math.min(policy.capMs, policy.baseMs * 2 ** exponent);
   const spread = raw * policy.jitter * (random() * 2 - 1);

@@ -30,7 +30,8 @@ export interface ResolveResult {
   /** The answer for the client: its ID, its EDNS shape, no hop-by-hop options. Not yet truncated. */
   readonly answer: Buffer;
   /** The upstream's answer and who gave it, or undefined for a locally made SERVFAIL. */
-  readonly via?: { readonly upstream: string; readonly answer: UpstreamAnswer; readonly rttMs: number } | undefined;
+  readonly via?:
+    { readonly upstream: string; readonly answer: UpstreamAnswer; readonly rttMs: number } | undefined;
   readonly error?: Error | undefined;
 }
 
@@ -61,7 +62,10 @@ export class Resolver {
 
   constructor(options: ResolverOptions) {
     this.#options = options;
-    this.#entries = options.upstreams.map((upstream) => ({ upstream, health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF) }));
+    this.#entries = options.upstreams.map((upstream) => ({
+      upstream,
+      health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF),
+    }));
   }
 
   get outstanding(): number {
@@ -105,7 +109,10 @@ export class Resolver {
           const answer = await this.#attempt(entry, query, msg, budget);
           entry.health.succeeded();
           const client = toClientAnswer(answer.answer, answer.msg, msg.id, msg.opt !== undefined);
-          return { answer: client, via: { upstream: entry.upstream.id, answer, rttMs: clock.now() - started } };
+          return {
+            answer: client,
+            via: { upstream: entry.upstream.id, answer, rttMs: clock.now() - started },
+          };
         } catch (err) {
           errors.push(this.#recordFailure(entry, err));
         }
@@ -152,7 +159,10 @@ export class Resolver {
     const error = err instanceof Error ? err : new Error(String(err));
     const { logger, clock } = this.#options;
     if (!isRetryable(error)) {
-      logger.error('unexpected failure forwarding a query', { upstream: entry.upstream.id, cause: describeCause(error) });
+      logger.error('unexpected failure forwarding a query', {
+        upstream: entry.upstream.id,
+        cause: describeCause(error),
+      });
       return error;
     }
     if (entry.health.failed(error, clock.now())) {

@@ -3,7 +3,13 @@
  * from connection state). While backing off the upstream is skipped; when the time comes one query probes
  * it, and only that one, so a dead upstream costs one attempt per backoff step, not one per query.
  */
-import { AuthenticationError, ConnectError, ConnectTimeoutError, ConnectionClosedError, QueryTimeoutError } from '../errors.js';
+import {
+  AuthenticationError,
+  ConnectError,
+  ConnectTimeoutError,
+  ConnectionClosedError,
+  QueryTimeoutError,
+} from '../errors.js';
 import { DEFAULT_BACKOFF, nextDelayMs, type BackoffPolicy } from './backoff.js';
 
 export type HealthState =
@@ -18,7 +24,9 @@ const SOFT_FAILURE_LIMIT = 2;
 
 /** Connect and authentication failures back off at once: retrying them per query only burns time. */
 function isHardFailure(err: Error): boolean {
-  return err instanceof ConnectError || err instanceof ConnectTimeoutError || err instanceof AuthenticationError;
+  return (
+    err instanceof ConnectError || err instanceof ConnectTimeoutError || err instanceof AuthenticationError
+  );
 }
 
 export class UpstreamHealth {

@@ -57,7 +57,8 @@ export interface Daemon {
 function readCaFile(path: string | undefined): string[] | undefined {
   if (path === undefined) return undefined;
   const pem = readFileSync(path, 'utf8');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ListenError(`--ca-file ${path}: no PEM certificate in it`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ListenError(`--ca-file ${path}: no PEM certificate in it`);
   return [pem];
 }
 
@@ -128,12 +129,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 }
 
 /** UDP and TCP on one address and port; with port 0, TCP takes the port UDP was given. */
-async function bindPair(spec: ListenSpec, ctx: QueryContext, limits: TcpLimits, logger: Logger): Promise<{ udp: UdpListener; tcp: TcpListener } | undefined> {
+async function bindPair(
+  spec: ListenSpec,
+  ctx: QueryContext,
+  limits: TcpLimits,
+  logger: Logger,
+): Promise<{ udp: UdpListener; tcp: TcpListener } | undefined> {
   let udp: UdpListener;
   try {
     udp = await UdpListener.bind(spec.host, spec.port, ctx);
   } catch (err) {
-    if (spec.optional === true && (err as ListenError).cause !== undefined && ((err as ListenError).cause as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') {
+    if (
+      spec.optional === true &&
+      (err as ListenError).cause !== undefined &&
+      ((err as ListenError).cause as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL'
+    ) {
       logger.warn('skipping a default listen address this machine does not have', { address: spec.host });
       return undefined;
     }

@@ -1,7 +1,12 @@
 /** Turns a failed bind into a message that says how to fix it (a missing privilege says how to grant it). */
 import { ListenError } from '../errors.js';
 
-export function listenError(err: NodeJS.ErrnoException, proto: 'udp' | 'tcp', host: string, port: number): ListenError {
+export function listenError(
+  err: NodeJS.ErrnoException,
+  proto: 'udp' | 'tcp',
+  host: string,
+  port: number,
+): ListenError {
   const where = `${proto} ${host.includes(':') ? `[${host}]` : host}:${port}`;
   switch (err.code) {
     case 'EACCES':

@@ -2,7 +2,16 @@
  * What every listener does with one client message: refuse what is not a query, FORMERR what cannot be
  * parsed, NOTIMP other opcodes, and hand the rest to the resolver with the client's bytes untouched.
  */
-import { clientUdpLimit, isResponse, MalformedMessageError, opcodeOf, parseMessage, RCODE, HEADER_LENGTH, type ParsedMessage } from '../dns/wire.js';
+import {
+  clientUdpLimit,
+  isResponse,
+  MalformedMessageError,
+  opcodeOf,
+  parseMessage,
+  RCODE,
+  HEADER_LENGTH,
+  type ParsedMessage,
+} from '../dns/wire.js';
 import { errorAnswer, truncateAnswer } from '../dns/edns.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { Logger } from '../util/logger.js';
@@ -28,7 +37,11 @@ export interface QueryContext {
 }
 
 /** The answer to send back, or undefined to send nothing (no readable header, or not a query). */
-export async function answerQuery(raw: Buffer, transport: ClientTransport, ctx: QueryContext): Promise<Buffer | undefined> {
+export async function answerQuery(
+  raw: Buffer,
+  transport: ClientTransport,
+  ctx: QueryContext,
+): Promise<Buffer | undefined> {
   ctx.counters.queries[transport]++;
   // Without a header there is no ID to answer to; a message with QR=1 is an answer, and answering answers loops.
   if (raw.length < HEADER_LENGTH || isResponse(raw)) {
@@ -54,7 +67,8 @@ export async function answerQuery(raw: Buffer, transport: ClientTransport, ctx: 
     return errorAnswer(raw, msg, RCODE.FORMERR);
   }
   const result = await ctx.resolver.resolve(raw, msg);
-  if (ctx.logger.enabled('debug')) ctx.logger.debug('answered', { transport, q: msg.question.key, via: result.via?.upstream ?? 'none' });
+  if (ctx.logger.enabled('debug'))
+    ctx.logger.debug('answered', { transport, q: msg.question.key, via: result.via?.upstream ?? 'none' });
   return transport === 'udp' ? fitUdp(result.answer, msg, ctx.counters) : result.answer;
 }
 

@@ -94,7 +94,8 @@ class TcpClient {
       })
       .finally(() => {
         this.#inFlight--;
-        if (this.#inFlight < this.#limits.maxInFlightPerClient && !this.#socket.destroyed) this.#socket.resume();
+        if (this.#inFlight < this.#limits.maxInFlightPerClient && !this.#socket.destroyed)
+          this.#socket.resume();
         this.#arm();
         this.#maybeFinish();
       });
@@ -105,7 +106,12 @@ class TcpClient {
     if (answer === undefined || this.#socket.destroyed || !this.#socket.writable) return;
     this.#socket.write(encodeFrame(answer));
     if (this.#socket.writableLength > this.#limits.maxPendingOutputBytes) {
-      this.#ctx.logger.rateLimited('warn', 'tcp-unread', 10_000, 'closed a TCP client that does not read its answers');
+      this.#ctx.logger.rateLimited(
+        'warn',
+        'tcp-unread',
+        10_000,
+        'closed a TCP client that does not read its answers',
+      );
       this.#socket.destroy();
     }
   }
@@ -151,7 +157,12 @@ export class TcpListener {
     this.#server = server;
   }
 
-  static async bind(host: string, port: number, ctx: QueryContext, limits: TcpLimits = DEFAULT_TCP_LIMITS): Promise<TcpListener> {
+  static async bind(
+    host: string,
+    port: number,
+    ctx: QueryContext,
+    limits: TcpLimits = DEFAULT_TCP_LIMITS,
+  ): Promise<TcpListener> {
     const server = createServer({ allowHalfOpen: true, noDelay: true });
     server.maxConnections = limits.maxConnections;
     const listener = new TcpListener(server);
@@ -170,7 +181,9 @@ export class TcpListener {
     });
     server.removeAllListeners('error');
     server.on('error', (err) => {
-      ctx.logger.rateLimited('warn', 'tcp-error', 10_000, 'TCP listener error', { cause: describeCause(err) });
+      ctx.logger.rateLimited('warn', 'tcp-error', 10_000, 'TCP listener error', {
+        cause: describeCause(err),
+      });
     });
     return listener;
   }
@@ -186,9 +199,11 @@ export class TcpListener {
 
   /** Stops accepting; each client gets the answers in flight, then its connection closes. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => {
-      resolve();
-    }));
+    const closed = new Promise<void>((resolve) =>
+      this.#server.close(() => {
+        resolve();
+      }),
+    );
     for (const client of this.#clients) client.close();
     await closed;
   }

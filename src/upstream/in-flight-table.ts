@@ -56,7 +56,8 @@ export class InFlightTable<T> {
 
   oldestSentAt(): number | undefined {
     let oldest: number | undefined;
-    for (const entry of this.#entries.values()) if (oldest === undefined || entry.sentAt < oldest) oldest = entry.sentAt;
+    for (const entry of this.#entries.values())
+      if (oldest === undefined || entry.sentAt < oldest) oldest = entry.sentAt;
     return oldest;
   }
 

@@ -23,7 +23,10 @@ export function spkiPin(cert: X509Certificate): string {
 export function parsePin(input: string, path = 'pin'): string {
   const match = PIN_PATTERN.exec(input);
   if (match === null && UNKNOWN_ALGORITHM.test(input)) {
-    throw new ConfigError(path, `unsupported pin algorithm in ${JSON.stringify(input)} (only pin-sha256 is defined by RFC 7469)`);
+    throw new ConfigError(
+      path,
+      `unsupported pin algorithm in ${JSON.stringify(input)} (only pin-sha256 is defined by RFC 7469)`,
+    );
   }
   const value = (match?.[1] ?? input).trim();
   const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
@@ -48,12 +51,13 @@ export interface PinCheckResult {
 /** The presented chain, leaf first, as Node links it (by name: not yet proven). */
 function presentedChain(peer: DetailedPeerCertificate): X509Certificate[] {
   const chain: X509Certificate[] = [];
-  let node: DetailedPeerCertificate | undefined = peer;
-  const seen = new Set<DetailedPeerCertificate>();
+  // Node's types promise a certificate at every link; at runtime the last one may be missing or `{}`.
+  let node = peer as Partial<DetailedPeerCertificate> | undefined;
+  const seen = new Set<unknown>();
   while (node?.raw !== undefined && !seen.has(node) && chain.length < 16) {
     seen.add(node);
     chain.push(new X509Certificate(node.raw));
-    node = node.issuerCertificate as DetailedPeerCertificate | undefined;
+    node = node.issuerCertificate;
   }
   return chain;
 }
@@ -67,7 +71,8 @@ export function checkPins(peer: DetailedPeerCertificate, pins: readonly string[]
     if (cert === undefined) break;
     const pin = spkiPin(cert);
     seenPins.push(pin);
-    if (pins.includes(pin)) return { matched: true, depth, subject: cert.subject.replace(/\n/g, ', '), seenPins };
+    if (pins.includes(pin))
+      return { matched: true, depth, subject: cert.subject.replace(/\n/g, ', '), seenPins };
     const issuer = chain[depth + 1];
     // RFC 7858 App. A: only a proven issuer may be considered next.
     if (issuer === undefined || !cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) break;
@@ -77,5 +82,8 @@ export function checkPins(peer: DetailedPeerCertificate, pins: readonly string[]
 
 /** A stable digest of a pinset, part of the TLS session cache key (a resumed session skips the pin check). */
 export function pinsetKey(pins: readonly string[]): string {
-  return createHash('sha256').update([...pins].sort().join(',')).digest('base64').slice(0, 16);
+  return createHash('sha256')
+    .update([...pins].sort().join(','))
+    .digest('base64')
+    .slice(0, 16);
 }

@@ -112,7 +112,11 @@ export class StreamConnection {
     if (this.busy()) return Promise.reject(new UpstreamBusyError(target));
     if (signal.aborted) return Promise.reject(new QueryTimeoutError());
     const id = this.#table.allocateId();
-    const wire = toUpstreamQuery(query, msg, { id, padBlock: this.#options.padBlock, keepalive: this.#options.keepalive });
+    const wire = toUpstreamQuery(query, msg, {
+      id,
+      padBlock: this.#options.padBlock,
+      keepalive: this.#options.keepalive,
+    });
     const reused = this.#queriesSent > 0;
     const sentAt = this.#options.clock.now();
     return new Promise<UpstreamAnswer>((resolve, reject) => {
@@ -165,13 +169,17 @@ export class StreamConnection {
       msg = parseMessage(frame);
     } catch (err) {
       // Once a frame is garbage the stream cannot be trusted to be in sync: drop the connection.
-      this.#terminate(new ProtocolError(this.#options.target, `unparseable answer (${(err as Error).message})`));
+      this.#terminate(
+        new ProtocolError(this.#options.target, `unparseable answer (${(err as Error).message})`),
+      );
       return;
     }
     const entry = isResponse(frame) ? this.#table.take(msg.id, msg.question?.key) : undefined;
     if (entry === undefined) {
       this.#options.events?.unmatched?.();
-      this.#options.logger.debug('dropped an answer that matches no query in flight', { upstream: this.#options.target });
+      this.#options.logger.debug('dropped an answer that matches no query in flight', {
+        upstream: this.#options.target,
+      });
       return;
     }
     this.#lastAnswerAt = this.#options.clock.now();
@@ -240,7 +248,11 @@ export class StreamConnection {
 
   #finish(err: Error | undefined): void {
     this.#timer.clear();
-    if (err !== undefined) this.#options.logger.debug('upstream connection closed', { upstream: this.#options.target, cause: err.message });
+    if (err !== undefined)
+      this.#options.logger.debug('upstream connection closed', {
+        upstream: this.#options.target,
+        cause: err.message,
+      });
     this.#options.events?.closed?.(this, err);
     this.#closed.resolve(undefined);
   }

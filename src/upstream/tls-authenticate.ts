@@ -11,10 +11,12 @@ import type { AuthInfo, UpstreamSpec } from './upstream.js';
 const FIXES: Record<AuthFailureReason, string> = {
   'pin-mismatch': 'check the pins with `dotstub pin`',
   'name-mismatch': 'set the authentication name (~NAME) to a name the certificate is issued for',
-  expired: "the server's certificate has expired: tell its operator, or pin its key instead of using its name",
+  expired:
+    "the server's certificate has expired: tell its operator, or pin its key instead of using its name",
   'not-yet-valid': "check this machine's clock; the server's certificate is not valid yet",
   untrusted: 'add the issuing CA with --ca-file, or pin the server key with -K',
-  'self-signed': 'pin the server key with -K \'pin-sha256="..."\' (dotstub pin prints it), or add its CA with --ca-file',
+  'self-signed':
+    'pin the server key with -K \'pin-sha256="..."\' (dotstub pin prints it), or add its CA with --ca-file',
   'no-certificate': 'the server sent no certificate; it cannot be used in the Strict profile',
   protocol: 'the server does not speak TLS 1.2 or newer',
 };
@@ -41,8 +43,13 @@ function fail(target: string, reason: AuthFailureReason, detail: string): never 
 
 function checkName(target: string, socket: TLSSocket, name: string, peer: DetailedPeerCertificate): void {
   if (!socket.authorized) {
-    const error = socket.authorizationError as Error | string | null;
-    const code = typeof error === 'string' ? error : ((error as NodeJS.ErrnoException | null)?.code ?? String(error));
+    const error: unknown = socket.authorizationError;
+    const code =
+      typeof error === 'string'
+        ? error
+        : error instanceof Error
+          ? ((error as NodeJS.ErrnoException).code ?? error.message)
+          : String(error);
     fail(target, reasonOf(code), `certificate for ${name} not accepted (${code})`);
   }
   // Node checks the SNI name already; check again so the rule does not depend on how we connected.
@@ -55,16 +62,24 @@ function checkName(target: string, socket: TLSSocket, name: string, peer: Detail
  * name only (PKIX plus name), or both (both required). `resumable` says whether a resumed session came from
  * our cache, which holds only sessions of authenticated handshakes with this pinset and name.
  */
-export function authenticate(socket: TLSSocket, spec: UpstreamSpec, target: string, resumable: boolean): AuthInfo {
+export function authenticate(
+  socket: TLSSocket,
+  spec: UpstreamSpec,
+  target: string,
+  resumable: boolean,
+): AuthInfo {
   const tlsVersion = socket.getProtocol() ?? 'unknown';
   const cipher = socket.getCipher().name;
-  const method = spec.pins.length > 0 && spec.authName !== undefined ? 'pin+name' : spec.pins.length > 0 ? 'pin' : 'name';
+  const method =
+    spec.pins.length > 0 && spec.authName !== undefined ? 'pin+name' : spec.pins.length > 0 ? 'pin' : 'name';
   if (socket.isSessionReused()) {
     if (!resumable) fail(target, 'no-certificate', 'a session was resumed that this client did not offer');
     return { method, resumed: true, tlsVersion, cipher };
   }
   const peer = socket.getPeerCertificate(true);
-  if (peer.raw === undefined) fail(target, 'no-certificate', 'no certificate was presented');
+  // A fresh handshake with no certificate shows `{}` here despite the type (the N3 trap).
+  if ((peer as Partial<DetailedPeerCertificate>).raw === undefined)
+    fail(target, 'no-certificate', 'no certificate was presented');
   if (spec.authName !== undefined) checkName(target, socket, spec.authName, peer);
   if (spec.pins.length === 0) return { method, resumed: false, tlsVersion, cipher };
   const pins = checkPins(peer, spec.pins);

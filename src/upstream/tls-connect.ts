@@ -76,7 +76,7 @@ export function connectTls(options: TlsConnectOptions): Promise<AuthenticatedSoc
         // A session that failed once must not be offered again.
         sessions.delete(sessionKey);
         socket.destroy();
-        reject(err as Error);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
   });

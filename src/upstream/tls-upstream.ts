@@ -10,7 +10,13 @@ import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
 import { connectTls, type SessionCache } from './tls-connect.js';
-import { formatUpstream, type ExchangeOptions, type Upstream, type UpstreamAnswer, type UpstreamSpec } from './upstream.js';
+import {
+  formatUpstream,
+  type ExchangeOptions,
+  type Upstream,
+  type UpstreamAnswer,
+  type UpstreamSpec,
+} from './upstream.js';
 
 export interface TlsUpstreamOptions {
   readonly spec: UpstreamSpec;
@@ -38,7 +44,10 @@ export interface TlsUpstreamCounters {
 /** One session cache for the process: sessions survive a pool's connections being recycled. */
 const sessions: SessionCache = new Map();
 
-export function buildSecureContext(extraCa: readonly string[] | undefined, minVersion: 'TLSv1.2' | 'TLSv1.3'): SecureContext {
+export function buildSecureContext(
+  extraCa: readonly string[] | undefined,
+  minVersion: 'TLSv1.2' | 'TLSv1.3',
+): SecureContext {
   const ca = extraCa === undefined || extraCa.length === 0 ? undefined : [...rootCertificates, ...extraCa];
   return createSecureContext({ minVersion, ...(ca === undefined ? {} : { ca }) });
 }
@@ -46,7 +55,13 @@ export function buildSecureContext(extraCa: readonly string[] | undefined, minVe
 export class TlsUpstream implements Upstream {
   readonly id: string;
   readonly spec: UpstreamSpec;
-  readonly counters: TlsUpstreamCounters = { connectionsOpened: 0, resumptions: 0, unmatchedAnswers: 0, queries: 0, answers: 0 };
+  readonly counters: TlsUpstreamCounters = {
+    connectionsOpened: 0,
+    resumptions: 0,
+    unmatchedAnswers: 0,
+    queries: 0,
+    answers: 0,
+  };
   readonly #pool: ConnectionPool;
 
   constructor(options: TlsUpstreamOptions) {
