@@ -152,6 +152,7 @@ class TcpClient {
 export class TcpListener {
   readonly #server: Server;
   readonly #clients = new Set<TcpClient>();
+  #closed: Promise<void> | undefined;
 
   private constructor(server: Server) {
     this.#server = server;
@@ -198,18 +199,18 @@ export class TcpListener {
   }
 
   /** Stops accepting; each client gets the answers in flight, then its connection closes. */
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) =>
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
       this.#server.close(() => {
         resolve();
-      }),
-    );
-    for (const client of this.#clients) client.close();
-    await closed;
+      });
+      for (const client of this.#clients) client.close();
+    });
+    return this.#closed;
   }
 
   destroy(): void {
     for (const client of this.#clients) client.destroy();
-    this.#server.close();
+    void this.close();
   }
 }

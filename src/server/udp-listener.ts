@@ -11,6 +11,7 @@ export class UdpListener {
   #inFlight = 0;
   #closing = false;
   #drained: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
 
   private constructor(socket: Socket, ctx: QueryContext) {
     this.#socket = socket;
@@ -57,7 +58,12 @@ export class UdpListener {
   }
 
   /** Stops reading, answers what is in flight, then closes. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true;
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
