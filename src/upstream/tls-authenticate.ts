@@ -14,6 +14,7 @@ const FIXES: Record<AuthFailureReason, string> = {
   expired:
     "the server's certificate has expired: tell its operator, or pin its key instead of using its name",
   'not-yet-valid': "check this machine's clock; the server's certificate is not valid yet",
+  // SELF_SIGNED_CERT_IN_CHAIN lands here too: a chain that ends in a root we do not trust.
   untrusted: 'add the issuing CA with --ca-file, or pin the server key with -K',
   'self-signed':
     'pin the server key with -K \'pin-sha256="..."\' (dotstub pin prints it), or add its CA with --ca-file',
@@ -28,7 +29,6 @@ function reasonOf(code: string): AuthFailureReason {
     case 'CERT_NOT_YET_VALID':
       return 'not-yet-valid';
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
       return 'self-signed';
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return 'name-mismatch';
