@@ -3,7 +3,7 @@
  * `timeout`), failing over on any transport failure, and answer SERVFAIL when nothing works: promptly,
  * never silence (RFC 8310 sec. 5: in Strict, a hard failure and nothing in clear).
  */
-import { AllUpstreamsFailedError, describeCause, isRetryable } from '../errors.js';
+import { AllUpstreamsFailedError, ConnectionClosedError, describeCause, isRetryable } from '../errors.js';
 import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
@@ -97,6 +97,7 @@ export class Resolver {
     const deadline = clock.now() + this.#options.timeoutMs;
     const candidates = this.#candidates(clock.now());
     const errors: Error[] = [];
+    const requeued = new Set<Entry>();
     try {
       for (let i = 0; i < candidates.length; i++) {
         const entry = candidates[i];
@@ -115,6 +116,11 @@ export class Resolver {
           };
         } catch (err) {
           errors.push(this.#recordFailure(entry, err));
+          // RFC 7766 sec. 6.2.4: a query lost with a connection that was working is sent again, once more.
+          if (err instanceof ConnectionClosedError && err.reused && !requeued.has(entry)) {
+            requeued.add(entry);
+            candidates.push(entry);
+          }
         }
       }
     } finally {

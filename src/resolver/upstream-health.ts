@@ -77,7 +77,9 @@ export class UpstreamHealth {
   /** Records a failure; returns true when it started (or extended) a backoff. */
   failed(err: Error, now: number, random?: () => number): boolean {
     this.#lastError = err;
-    const soft = err instanceof QueryTimeoutError || err instanceof ConnectionClosedError;
+    // A connection that had been answering and then closed is the server managing its connections
+    // (RFC 7766 sec. 6.2.3), not a sick upstream; one that died before any answer is.
+    const soft = err instanceof QueryTimeoutError || (err instanceof ConnectionClosedError && !err.reused);
     if (!isHardFailure(err) && !soft) return false;
     if (soft && this.#state.kind === 'healthy' && ++this.#softFailures < SOFT_FAILURE_LIMIT) return false;
     this.#backoffs++;

@@ -48,6 +48,12 @@ describe('UpstreamHealth', () => {
     assert.equal(h.check(0), 'skip');
   });
 
+  it('does not count a working connection that the server closed', () => {
+    const h = new UpstreamHealth(policy);
+    for (let i = 0; i < 5; i++) assert.equal(h.failed(new ConnectionClosedError('x', true), 0), false);
+    assert.equal(h.check(0), 'use');
+  });
+
   it('does not back off for busy', () => {
     const h = new UpstreamHealth(policy);
     assert.equal(h.failed(new UpstreamBusyError('x'), 0), false);

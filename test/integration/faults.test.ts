@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { describe, it } from 'node:test';
+import { buildQuery, parseAnswer, sleep, tcpQuery, udpQuery } from '../helpers/dns-messages.js';
+import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../helpers/fake-upstream.js';
+import { spec, startStack, type Stack, type StackOptions } from '../helpers/stack.js';
+
+async function withStack(servers: FakeUpstreamOptions[], run: (stack: Stack, ups: FakeUpstream[]) => Promise<void>, extra: Partial<StackOptions> = {}): Promise<void> {
+  const ups = await Promise.all(servers.map((s) => startFakeUpstream(s)));
+  const stack = await startStack({ upstreams: ups.map((u) => spec(u.port)), ...extra });
+  try {
+    await run(stack, ups);
+  } finally {
+    await stack.close();
+    await Promise.all(ups.map((u) => u.close()));
+  }
+}
+
+const ask = async (stack: Stack, name: string, timeoutMs = 4000): Promise<ReturnType<typeof parseAnswer>> =>
+  parseAnswer(await udpQuery(stack.port, buildQuery(name, 'A'), { timeoutMs }));
+
+describe('upstream faults: the client always gets an answer, nothing is lost', () => {
+  it('fails over to the next upstream when the first never answers, within the deadline', async () => {
+    await withStack([{ onQuery: () => ({ drop: true }) }, {}], async (stack, [stalled, good]) => {
+      const started = Date.now();
+      const answer = await ask(stack, 'stall.example');
+      assert.equal(answer.rcode, 'NOERROR');
+      assert.ok(Date.now() - started < 3000);
+      assert.equal(stalled!.queries.length, 1);
+      assert.equal(good!.queries.length, 1);
+    });
+  });
+
+  it('retries on a fresh connection the queries a connection dropped after answering 2 of 5 (FIN)', async () => {
+    await withStack([{ closeAfterQueries: 2 }], async (stack, [up]) => {
+      await ask(stack, 'warm.example'); // the connection is now in use, so its loss is retried
+      up!.onQuery = (q) => (q.name.startsWith('five') ? { delayMs: 20 } : undefined);
+      const answers = await Promise.all([0, 1, 2, 3, 4].map((i) => ask(stack, `five${i}.example`)));
+      assert.deepEqual(answers.map((a) => a.rcode), ['NOERROR', 'NOERROR', 'NOERROR', 'NOERROR', 'NOERROR']);
+      assert.ok(up!.connections >= 2);
+    });
+  });
+
+  it('retries after a TCP reset in the middle of a pipeline', async () => {
+    await withStack([{}], async (stack, [up]) => {
+      await ask(stack, 'warm.example');
+      let reset = false;
+      up!.onQuery = (q) => (q.name === 'rst.example' && !reset ? ((reset = true), { rst: true }) : undefined);
+      const answers = await Promise.all([ask(stack, 'rst.example'), ask(stack, 'other.example')]);
+      assert.deepEqual(answers.map((a) => a.rcode), ['NOERROR', 'NOERROR']);
+      assert.equal(reset, true);
+    });
+  });
+
+  it('drops answers with a wrong ID, a wrong question or a duplicate, and delivers the real one once', async () => {
+    await withStack([{}], async (stack, [up]) => {
+      up!.onQuery = (q, ctx) => {
+        if (q.name !== 'match.example') return undefined;
+        ctx.sendFrame(ctx.answer({ id: (q.id + 1) & 0xffff }));
+        ctx.sendFrame(ctx.answer({ name: 'other.example' }));
+        return { duplicate: true };
+      };
+      const client = await tcpQuery(stack.port, [buildQuery('match.example', 'A', { id: 5 })], { expect: 1 });
+      assert.equal(parseAnswer(client[0]!).id, 5);
+      await sleep(100);
+      assert.equal(stack.daemon.upstreams[0]!.counters.unmatchedAnswers, 3);
+      assert.equal((await ask(stack, 'after.example')).rcode, 'NOERROR', 'the connection still works');
+    });
+  });
+
+  it('drops a connection that sends a garbage frame and answers the query elsewhere', async () => {
+    await withStack([{ onQuery: (q) => (q.name === 'garbage.example' ? { raw: Buffer.from('not dns at all') } : undefined) }, {}], async (stack, [bad, good]) => {
+      const answer = await ask(stack, 'garbage.example');
+      assert.equal(answer.rcode, 'NOERROR');
+      assert.equal(good!.queries.length, 1);
+      assert.equal(bad!.openConnections, 0);
+    });
+  });
+
+  it('sends no new query on a connection whose server said keepalive 0 (RFC 7828 sec. 3.2.2)', async () => {
+    await withStack([{ keepaliveTimeout: 0 }], async (stack, [up]) => {
+      await ask(stack, 'k1.example');
+      await ask(stack, 'k2.example');
+      assert.equal(up!.connections, 2);
+      assert.deepEqual(up!.queries.map((q) => q.connectionIndex), [0, 1]);
+    });
+  });
+
+  it('closes an idle connection before the server keepalive expires', async () => {
+    await withStack([{ keepaliveTimeout: 3 }], async (stack, [up]) => {
+      await ask(stack, 'idle.example');
+      await sleep(600);
+      assert.equal(up!.openConnections, 0, 'closed within the 300 ms the server allows (plus slack)');
+      assert.equal(up!.connectionLog[0]?.clientEnded, true, 'closed by us, gracefully');
+      assert.equal((await ask(stack, 'again.example')).rcode, 'NOERROR');
+    });
+  });
+
+  it('keeps a connection open for the configured idle time when the server sends no keepalive', async () => {
+    await withStack([{}], async (stack, [up]) => {
+      await ask(stack, 'a.example');
+      await sleep(300);
+      await ask(stack, 'b.example');
+      assert.equal(up!.connections, 1);
+      await sleep(600);
+      assert.equal(up!.openConnections, 0);
+    }, { idleTimeoutMs: 500 });
+  });
+
+  it('answers SERVFAIL promptly when every upstream refuses, and backs off quietly', async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const stack = await startStack({ upstreams: [spec(port), spec(port, { authName: 'dot.test' }, '127.0.0.2')] });
+    try {
+      const started = Date.now();
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(stack, `down${i}.example`)));
+      assert.ok(answers.every((a) => a.rcode === 'SERVFAIL'));
+      assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+      const warnings = stack.log.filter((l) => l.includes('backing off'));
+      assert.ok(warnings.length <= 2, `one warning per upstream per backoff step, got ${warnings.length}`);
+      assert.match(warnings[0] ?? '', /ECONNREFUSED/);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('recovers without a restart when the upstream comes back after its backoff', async () => {
+    let broken = true;
+    await withStack([{ connectionFault: () => (broken ? 'rst' : undefined) }], async (stack, [up]) => {
+      assert.equal((await ask(stack, 'down.example')).rcode, 'SERVFAIL');
+      assert.equal(stack.daemon.resolver.upstreams[0]!.health.state.kind, 'backingOff');
+      broken = false;
+      await sleep(300); // the test stack backs off 200 ms after the first failure
+      assert.equal((await ask(stack, 'up.example')).rcode, 'NOERROR');
+      assert.equal(stack.daemon.resolver.upstreams[0]!.health.state.kind, 'healthy');
+      assert.equal(up!.queries.length, 1);
+    });
+  });
+});
