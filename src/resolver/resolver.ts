@@ -105,28 +105,40 @@ export class Resolver {
         if (entry === undefined || remaining <= 0) break;
         const last = i === candidates.length - 1;
         const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
-        const started = clock.now();
-        try {
-          const answer = await this.#attempt(entry, query, msg, budget);
-          entry.health.succeeded();
-          const client = toClientAnswer(answer.answer, answer.msg, msg.id, msg.opt !== undefined);
-          return {
-            answer: client,
-            via: { upstream: entry.upstream.id, answer, rttMs: clock.now() - started },
-          };
-        } catch (err) {
-          errors.push(this.#recordFailure(entry, err));
-          // RFC 7766 sec. 6.2.4: a query lost with a connection that was working is sent again, once more.
-          if (err instanceof ConnectionClosedError && err.reused && !requeued.has(entry)) {
-            requeued.add(entry);
-            candidates.push(entry);
-          }
+        const outcome = await this.#try(entry, query, msg, budget);
+        if (!(outcome instanceof Error)) return outcome;
+        errors.push(outcome);
+        // RFC 7766 sec. 6.2.4: a query lost with a connection that was working is sent again, once more.
+        if (outcome instanceof ConnectionClosedError && outcome.reused && !requeued.has(entry)) {
+          requeued.add(entry);
+          candidates.push(entry);
         }
       }
     } finally {
       for (const entry of candidates) entry.health.releaseProbe(clock.now());
     }
     return this.#servfail(query, msg, new AllUpstreamsFailedError(mostSpecificFirst(errors)));
+  }
+
+  /** One upstream, one attempt: the client's answer, or the error (already recorded against its health). */
+  async #try(
+    entry: Entry,
+    query: Buffer,
+    msg: ParsedMessage,
+    budgetMs: number,
+  ): Promise<ResolveResult | Error> {
+    const started = this.#options.clock.now();
+    try {
+      const answer = await this.#attempt(entry, query, msg, budgetMs);
+      entry.health.succeeded();
+      const client = toClientAnswer(answer.answer, answer.msg, msg.id, msg.opt !== undefined);
+      return {
+        answer: client,
+        via: { upstream: entry.upstream.id, answer, rttMs: this.#options.clock.now() - started },
+      };
+    } catch (err) {
+      return this.#recordFailure(entry, err);
+    }
   }
 
   #attempt(entry: Entry, query: Buffer, msg: ParsedMessage, budgetMs: number): Promise<UpstreamAnswer> {

@@ -37,6 +37,7 @@ class TcpClient {
   readonly #limits: TcpLimits;
   readonly #decoder = new FrameDecoder();
   #inFlight = 0;
+  readonly #backlog: Buffer[] = [];
   #ended = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #frameStartedAt = 0;
@@ -63,10 +64,6 @@ class TcpClient {
     this.#arm();
   }
 
-  get idle(): boolean {
-    return this.#inFlight === 0;
-  }
-
   #onData(chunk: Buffer): void {
     const before = this.#decoder.pending;
     const frames = this.#decoder.push(chunk);
@@ -77,10 +74,22 @@ class TcpClient {
         this.#socket.destroy();
         return;
       }
+      this.#backlog.push(frame);
+    }
+    this.#drain();
+    this.#arm();
+  }
+
+  /** Starts queued queries up to the in-flight cap; reading pauses while any wait, so memory stays bounded. */
+  #drain(): void {
+    while (this.#inFlight < this.#limits.maxInFlightPerClient && !this.#socket.destroyed) {
+      const frame = this.#backlog.shift();
+      if (frame === undefined) break;
       this.#query(frame);
     }
-    if (this.#inFlight >= this.#limits.maxInFlightPerClient) this.#socket.pause();
-    this.#arm();
+    if (this.#socket.destroyed) return;
+    if (this.#backlog.length > 0) this.#socket.pause();
+    else this.#socket.resume();
   }
 
   #query(frame: Buffer): void {
@@ -94,8 +103,7 @@ class TcpClient {
       })
       .finally(() => {
         this.#inFlight--;
-        if (this.#inFlight < this.#limits.maxInFlightPerClient && !this.#socket.destroyed)
-          this.#socket.resume();
+        this.#drain();
         this.#arm();
         this.#maybeFinish();
       });
@@ -117,20 +125,24 @@ class TcpClient {
   }
 
   #maybeFinish(): void {
-    if (this.#ended && this.#inFlight === 0 && !this.#socket.destroyed) this.#socket.end();
+    if (this.#ended && this.#inFlight === 0 && this.#backlog.length === 0 && !this.#socket.destroyed)
+      this.#socket.end();
   }
 
   /** One timer: a partial frame must finish in time; with nothing in flight, an idle client is closed. */
   #arm(): void {
     this.#clearTimer();
-    if (this.#socket.destroyed) return;
+    // While queries run or wait in the backlog, reading is paused by us, not slowed by the client.
+    if (this.#socket.destroyed || this.#inFlight > 0 || this.#backlog.length > 0) return;
     const partial = this.#decoder.pending > 0;
-    if (!partial && this.#inFlight > 0) return;
     const ms = partial
       ? Math.max(1, this.#frameStartedAt + this.#limits.partialFrameTimeoutMs - Date.now())
       : this.#limits.idleTimeoutMs;
     this.#timer = setTimeout(() => {
-      if (partial || this.#inFlight === 0) this.#socket.destroy();
+      this.#ctx.logger.debug(
+        partial ? 'closed a TCP client stuck in a partial frame' : 'closed an idle TCP client',
+      );
+      this.#socket.destroy();
     }, ms).unref();
   }
 

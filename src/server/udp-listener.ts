@@ -46,15 +46,23 @@ export class UdpListener {
     if (this.#closing) return;
     this.#inFlight++;
     answerQuery(msg, 'udp', this.#ctx)
-      .then((answer) => {
-        if (answer !== undefined) this.#socket.send(answer, port, address);
-      })
+      .then((answer) => this.#send(answer, port, address))
       .catch((err: unknown) => {
         this.#ctx.logger.error('failed to answer a UDP query', { cause: describeCause(err) });
       })
       .finally(() => {
         if (--this.#inFlight === 0) this.#drained?.();
       });
+  }
+
+  /** Resolves once the datagram has left, so close() never cuts off an answer in flight. */
+  #send(answer: Buffer | undefined, port: number, address: string): Promise<void> {
+    if (answer === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#socket.send(answer, port, address, () => {
+        resolve();
+      });
+    });
   }
 
   /** Stops reading, answers what is in flight, then closes. */

@@ -16,8 +16,17 @@ export type StackOptions = Partial<Omit<DaemonOptions, 'upstreams' | 'logger' | 
   upstreams: readonly UpstreamSpec[];
 };
 
-export function spec(port: number, auth: { pins?: string[]; authName?: string } = { authName: 'dot.test' }, address = '127.0.0.1'): UpstreamSpec {
-  return { address, port, pins: auth.pins ?? [], ...(auth.authName === undefined ? {} : { authName: auth.authName }) };
+export function spec(
+  port: number,
+  auth: { pins?: string[]; authName?: string } = { authName: 'dot.test' },
+  address = '127.0.0.1',
+): UpstreamSpec {
+  return {
+    address,
+    port,
+    pins: auth.pins ?? [],
+    ...(auth.authName === undefined ? {} : { authName: auth.authName }),
+  };
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {

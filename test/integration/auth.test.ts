@@ -16,12 +16,17 @@ interface Outcome {
 }
 
 /** One Strict query against an upstream with the given certificate and the given auth settings. */
-async function strictQuery(server: FakeUpstreamOptions, auth: { pins?: string[]; authName?: string }): Promise<Outcome> {
+async function strictQuery(
+  server: FakeUpstreamOptions,
+  auth: { pins?: string[]; authName?: string },
+): Promise<Outcome> {
   const upstream = await startFakeUpstream(server);
   const stack = await startStack({ upstreams: [spec(upstream.port, auth)] });
   try {
     const started = Date.now();
-    const answer = parseAnswer(await udpQuery(stack.port, buildQuery('auth.example', 'A'), { timeoutMs: 4000 }));
+    const answer = parseAnswer(
+      await udpQuery(stack.port, buildQuery('auth.example', 'A'), { timeoutMs: 4000 }),
+    );
     return { rcode: answer.rcode, upstream, log: stack.log.join('\n'), ms: Date.now() - started };
   } finally {
     await stack.close();
@@ -42,12 +47,15 @@ describe('Strict authentication (RFC 8310 sec. 5, RFC 7858 sec. 4.2)', () => {
     const o = await strictQuery({}, { pins: [pki.ca.pin], authName: 'dot.test' });
     assert.equal(o.rcode, 'NOERROR');
     assert.equal(o.upstream.queries.length, 1);
-    assert.equal(o.upstream.connectionLog[0]?.servername, 'dot.test', 'SNI is the authentication name');
-    assert.deepEqual(o.upstream.connectionLog[0]?.alpnOffered, ['dot']);
+    assert.equal(o.upstream.connectionLog[0]!.servername, 'dot.test', 'SNI is the authentication name');
+    assert.deepEqual(o.upstream.connectionLog[0]!.alpnOffered, ['dot']);
   });
 
   it('accepts a pin-only upstream with a self-signed certificate', async () => {
-    const o = await strictQuery({ cert: pki.selfSigned.cert, key: pki.selfSigned.key }, { pins: [pki.selfSigned.pin] });
+    const o = await strictQuery(
+      { cert: pki.selfSigned.cert, key: pki.selfSigned.key },
+      { pins: [pki.selfSigned.pin] },
+    );
     assert.equal(o.rcode, 'NOERROR');
   });
 
@@ -59,7 +67,10 @@ describe('Strict authentication (RFC 8310 sec. 5, RFC 7858 sec. 4.2)', () => {
   it('refuses a pin mismatch and logs the pins it saw', async () => {
     const o = await strictQuery({}, { pins: [pki.selfSigned.pin] });
     assertRefused(o, /pin-mismatch/);
-    assert.ok(o.log.includes(pki.leaf.pin) && o.log.includes(pki.ca.pin), 'the log shows the pins the server presented');
+    assert.ok(
+      o.log.includes(pki.leaf.pin) && o.log.includes(pki.ca.pin),
+      'the log shows the pins the server presented',
+    );
   });
 
   it('refuses the forged chain: an attacker leaf sent with the genuine pinned CA (N1)', async () => {
@@ -68,27 +79,48 @@ describe('Strict authentication (RFC 8310 sec. 5, RFC 7858 sec. 4.2)', () => {
   });
 
   it('refuses an expired certificate', async () => {
-    assertRefused(await strictQuery({ cert: pki.expired.chain, key: pki.expired.key }, { authName: 'dot.test' }), /\(expired\).*CERT_HAS_EXPIRED/);
+    assertRefused(
+      await strictQuery({ cert: pki.expired.chain, key: pki.expired.key }, { authName: 'dot.test' }),
+      /\(expired\).*CERT_HAS_EXPIRED/,
+    );
   });
 
   it('refuses a certificate that is not valid yet', async () => {
-    assertRefused(await strictQuery({ cert: pki.notYetValid.chain, key: pki.notYetValid.key }, { authName: 'dot.test' }), /not-yet-valid/);
+    assertRefused(
+      await strictQuery({ cert: pki.notYetValid.chain, key: pki.notYetValid.key }, { authName: 'dot.test' }),
+      /not-yet-valid/,
+    );
   });
 
   it('refuses a certificate for another name', async () => {
-    assertRefused(await strictQuery({ cert: pki.wrongName.chain, key: pki.wrongName.key }, { authName: 'dot.test' }), /name-mismatch/);
+    assertRefused(
+      await strictQuery({ cert: pki.wrongName.chain, key: pki.wrongName.key }, { authName: 'dot.test' }),
+      /name-mismatch/,
+    );
   });
 
   it('refuses a chain from an untrusted CA, and says to add --ca-file or pin', async () => {
-    assertRefused(await strictQuery({ cert: pki.otherLeaf.chain, key: pki.otherLeaf.key }, { authName: 'dot.test' }), /untrusted.*--ca-file/);
+    assertRefused(
+      await strictQuery({ cert: pki.otherLeaf.chain, key: pki.otherLeaf.key }, { authName: 'dot.test' }),
+      /untrusted.*--ca-file/,
+    );
   });
 
   it('refuses a self-signed certificate by name', async () => {
-    assertRefused(await strictQuery({ cert: pki.selfSigned.cert, key: pki.selfSigned.key }, { authName: 'dot.test' }), /self-signed/);
+    assertRefused(
+      await strictQuery({ cert: pki.selfSigned.cert, key: pki.selfSigned.key }, { authName: 'dot.test' }),
+      /self-signed/,
+    );
   });
 
   it('requires both when both pin and name are configured: a matching pin does not excuse a wrong name', async () => {
-    assertRefused(await strictQuery({ cert: pki.wrongName.chain, key: pki.wrongName.key }, { pins: [pki.ca.pin], authName: 'dot.test' }), /name-mismatch/);
+    assertRefused(
+      await strictQuery(
+        { cert: pki.wrongName.chain, key: pki.wrongName.key },
+        { pins: [pki.ca.pin], authName: 'dot.test' },
+      ),
+      /name-mismatch/,
+    );
   });
 
   it('refuses a server that only speaks TLS 1.1', async () => {
@@ -112,12 +144,18 @@ describe('Strict never sends in clear', () => {
 
   it('sends nothing to port 53 of the same server whatever fails', async () => {
     plain = await startFakePlain();
-    const failing: FakeUpstreamOptions[] = [{ stallHandshake: true }, { rstOnConnect: true }, { cert: pki.expired.chain, key: pki.expired.key }];
+    const failing: FakeUpstreamOptions[] = [
+      { stallHandshake: true },
+      { rstOnConnect: true },
+      { cert: pki.expired.chain, key: pki.expired.key },
+    ];
     for (const server of failing) {
       const upstream = await startFakeUpstream(server);
       // The clear-text server listens where a fallback would go; a Strict daemon must never reach it.
       const stack = await startStack({ upstreams: [spec(upstream.port), spec(plain.port)], timeoutMs: 2500 });
-      const answer = parseAnswer(await udpQuery(stack.port, buildQuery('clear.example', 'A'), { timeoutMs: 4000 }));
+      const answer = parseAnswer(
+        await udpQuery(stack.port, buildQuery('clear.example', 'A'), { timeoutMs: 4000 }),
+      );
       assert.equal(answer.rcode, 'SERVFAIL');
       await stack.close();
       await upstream.close();
@@ -130,10 +168,16 @@ describe('Strict never sends in clear', () => {
 describe('TLS session resumption', () => {
   it('resumes on reconnect, only with a session from an authenticated handshake', async () => {
     const upstream = await startFakeUpstream({ keepaliveTimeout: 0 });
-    const stack = await startStack({ upstreams: [spec(upstream.port, { pins: [pki.ca.pin], authName: 'dot.test' })] });
+    const stack = await startStack({
+      upstreams: [spec(upstream.port, { pins: [pki.ca.pin], authName: 'dot.test' })],
+    });
     try {
       // Keepalive 0 makes each answer the last on its connection (RFC 7828 sec. 3.2.2), so each query reconnects.
-      for (let i = 0; i < 3; i++) assert.equal(parseAnswer(await udpQuery(stack.port, buildQuery(`r${i}.example`, 'A'))).rcode, 'NOERROR');
+      for (let i = 0; i < 3; i++)
+        assert.equal(
+          parseAnswer(await udpQuery(stack.port, buildQuery(`r${i}.example`, 'A'))).rcode,
+          'NOERROR',
+        );
       assert.equal(upstream.connections, 3);
       assert.ok(upstream.resumptions >= 1, `resumptions: ${upstream.resumptions}`);
       assert.ok(stack.daemon.upstreams[0]!.counters.resumptions >= 1);

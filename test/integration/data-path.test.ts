@@ -11,7 +11,9 @@ describe('data path: listeners to a pinned, named TLS upstream', () => {
   let stack: Stack;
   before(async () => {
     upstream = await startFakeUpstream({ keepaliveTimeout: 100, padAnswers: true, echoEdnsOptions: true });
-    stack = await startStack({ upstreams: [spec(upstream.port, { authName: 'dot.test', pins: [getTestPki().ca.pin] })] });
+    stack = await startStack({
+      upstreams: [spec(upstream.port, { authName: 'dot.test', pins: [getTestPki().ca.pin] })],
+    });
   });
   after(async () => {
     await stack.close();
@@ -31,7 +33,9 @@ describe('data path: listeners to a pinned, named TLS upstream', () => {
 
   it('pads every query to 128 octets, asks for keepalive with length 0, and shares one connection', async () => {
     const before = upstream.queries.length;
-    await Promise.all(Array.from({ length: 30 }, (_, i) => udpQuery(stack.port, buildQuery(`n${i}.example`, 'A'))));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => udpQuery(stack.port, buildQuery(`n${i}.example`, 'A'))),
+    );
     const sent = upstream.queries.slice(before);
     assert.equal(sent.length, 30);
     for (const q of sent) {
@@ -72,11 +76,18 @@ describe('data path: listeners to a pinned, named TLS upstream', () => {
       const q = parseMessage(query);
       const g = parseMessage(got);
       assert.ok(got.subarray(2, 4).equals(query.subarray(2, 4)), 'flags (RD, CD) unchanged');
-      assert.ok(got.subarray(12, g.question!.end).equals(query.subarray(12, q.question!.end)), 'question bytes unchanged');
+      assert.ok(
+        got.subarray(12, g.question!.end).equals(query.subarray(12, q.question!.end)),
+        'question bytes unchanged',
+      );
       assert.equal((g.opt?.ttlField ?? 0) & 0x8000, (q.opt?.ttlField ?? 0) & 0x8000, 'DO bit unchanged');
-      if (q.opt !== undefined) assert.ok(got.includes(Buffer.from('000a00080011223344556677', 'hex')), 'cookie option kept');
+      if (q.opt !== undefined)
+        assert.ok(got.includes(Buffer.from('000a00080011223344556677', 'hex')), 'cookie option kept');
       const a = parseMessage(answer);
-      assert.ok(answer.subarray(12, a.question!.end).equals(query.subarray(12, q.question!.end)), 'answer question keeps the case');
+      assert.ok(
+        answer.subarray(12, a.question!.end).equals(query.subarray(12, q.question!.end)),
+        'answer question keeps the case',
+      );
     }
   });
 
@@ -98,9 +109,16 @@ describe('data path: listeners to a pinned, named TLS upstream', () => {
 
   it('matches 20 pipelined answers that come back reversed to clients that all use the same ID', async () => {
     let held = 0;
-    upstream.onQuery = (q) => (q.name.startsWith('rev') ? (++held === 20 ? { hold: true, release: { reverse: true } } : { hold: true }) : undefined);
+    upstream.onQuery = (q) =>
+      q.name.startsWith('rev')
+        ? ++held === 20
+          ? { hold: true, release: { reverse: true } }
+          : { hold: true }
+        : undefined;
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => tcpQuery(stack.port, [buildQuery(`rev${i}.example`, 'A', { id: 1 })], { timeoutMs: 3000 })),
+      Array.from({ length: 20 }, (_, i) =>
+        tcpQuery(stack.port, [buildQuery(`rev${i}.example`, 'A', { id: 1 })], { timeoutMs: 3000 }),
+      ),
     );
     answers.forEach(([a], i) => {
       const parsed = parseAnswer(a!);
@@ -113,6 +131,9 @@ describe('data path: listeners to a pinned, named TLS upstream', () => {
   it('answers many queries pipelined on one client TCP connection', async () => {
     const queries = Array.from({ length: 50 }, (_, i) => buildQuery(`p${i}.example`, 'A', { id: i }));
     const answers = await tcpQuery(stack.port, queries, { timeoutMs: 3000 });
-    assert.deepEqual(answers.map((a) => parseAnswer(a).id).sort((x, y) => x - y), queries.map((_, i) => i));
+    assert.deepEqual(
+      answers.map((a) => parseAnswer(a).id).sort((x, y) => x - y),
+      queries.map((_, i) => i),
+    );
   });
 });

@@ -5,7 +5,11 @@ import { buildQuery, parseAnswer, sleep, tcpQuery, udpQuery } from '../helpers/d
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../helpers/fake-upstream.js';
 import { spec, startStack, type Stack, type StackOptions } from '../helpers/stack.js';
 
-async function withStack(servers: FakeUpstreamOptions[], run: (stack: Stack, ups: FakeUpstream[]) => Promise<void>, extra: Partial<StackOptions> = {}): Promise<void> {
+async function withStack(
+  servers: FakeUpstreamOptions[],
+  run: (stack: Stack, ups: FakeUpstream[]) => Promise<void>,
+  extra: Partial<StackOptions> = {},
+): Promise<void> {
   const ups = await Promise.all(servers.map((s) => startFakeUpstream(s)));
   const stack = await startStack({ upstreams: ups.map((u) => spec(u.port)), ...extra });
   try {
@@ -36,7 +40,10 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
       await ask(stack, 'warm.example'); // the connection is now in use, so its loss is retried
       up!.onQuery = (q) => (q.name.startsWith('five') ? { delayMs: 20 } : undefined);
       const answers = await Promise.all([0, 1, 2, 3, 4].map((i) => ask(stack, `five${i}.example`)));
-      assert.deepEqual(answers.map((a) => a.rcode), ['NOERROR', 'NOERROR', 'NOERROR', 'NOERROR', 'NOERROR']);
+      assert.deepEqual(
+        answers.map((a) => a.rcode),
+        ['NOERROR', 'NOERROR', 'NOERROR', 'NOERROR', 'NOERROR'],
+      );
       assert.ok(up!.connections >= 2);
     });
   });
@@ -47,7 +54,10 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
       let reset = false;
       up!.onQuery = (q) => (q.name === 'rst.example' && !reset ? ((reset = true), { rst: true }) : undefined);
       const answers = await Promise.all([ask(stack, 'rst.example'), ask(stack, 'other.example')]);
-      assert.deepEqual(answers.map((a) => a.rcode), ['NOERROR', 'NOERROR']);
+      assert.deepEqual(
+        answers.map((a) => a.rcode),
+        ['NOERROR', 'NOERROR'],
+      );
       assert.equal(reset, true);
     });
   });
@@ -69,12 +79,20 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
   });
 
   it('drops a connection that sends a garbage frame and answers the query elsewhere', async () => {
-    await withStack([{ onQuery: (q) => (q.name === 'garbage.example' ? { raw: Buffer.from('not dns at all') } : undefined) }, {}], async (stack, [bad, good]) => {
-      const answer = await ask(stack, 'garbage.example');
-      assert.equal(answer.rcode, 'NOERROR');
-      assert.equal(good!.queries.length, 1);
-      assert.equal(bad!.openConnections, 0);
-    });
+    await withStack(
+      [
+        {
+          onQuery: (q) => (q.name === 'garbage.example' ? { raw: Buffer.from('not dns at all') } : undefined),
+        },
+        {},
+      ],
+      async (stack, [bad, good]) => {
+        const answer = await ask(stack, 'garbage.example');
+        assert.equal(answer.rcode, 'NOERROR');
+        assert.equal(good!.queries.length, 1);
+        assert.equal(bad!.openConnections, 0);
+      },
+    );
   });
 
   it('sends no new query on a connection whose server said keepalive 0 (RFC 7828 sec. 3.2.2)', async () => {
@@ -82,7 +100,10 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
       await ask(stack, 'k1.example');
       await ask(stack, 'k2.example');
       assert.equal(up!.connections, 2);
-      assert.deepEqual(up!.queries.map((q) => q.connectionIndex), [0, 1]);
+      assert.deepEqual(
+        up!.queries.map((q) => q.connectionIndex),
+        [0, 1],
+      );
     });
   });
 
@@ -97,22 +118,32 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
   });
 
   it('keeps a connection open for the configured idle time when the server sends no keepalive', async () => {
-    await withStack([{}], async (stack, [up]) => {
-      await ask(stack, 'a.example');
-      await sleep(300);
-      await ask(stack, 'b.example');
-      assert.equal(up!.connections, 1);
-      await sleep(600);
-      assert.equal(up!.openConnections, 0);
-    }, { idleTimeoutMs: 500 });
+    await withStack(
+      [{}],
+      async (stack, [up]) => {
+        await ask(stack, 'a.example');
+        await sleep(300);
+        await ask(stack, 'b.example');
+        assert.equal(up!.connections, 1);
+        await sleep(600);
+        assert.equal(up!.openConnections, 0);
+      },
+      { idleTimeoutMs: 500 },
+    );
   });
 
   it('answers SERVFAIL promptly when every upstream refuses, and backs off quietly', async () => {
     const closed: Server = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const stack = await startStack({ upstreams: [spec(port), spec(port, { authName: 'dot.test' }, '127.0.0.2')] });
+    await new Promise<void>((r) =>
+      closed.close(() => {
+        r();
+      }),
+    );
+    const stack = await startStack({
+      upstreams: [spec(port), spec(port, { authName: 'dot.test' }, '127.0.0.2')],
+    });
     try {
       const started = Date.now();
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(stack, `down${i}.example`)));

@@ -7,7 +7,6 @@ import { describeResult, requirePeer, type PeerBinary, type ToolResult } from '.
 import { startDotstub, type DotstubDaemon, type DotstubOptions } from './dotstub.js';
 import { startUnbound, type UnboundServer } from './unbound.js';
 import { startStubby } from './stubby.js';
-import type { ProcessExit } from './processes.js';
 
 export * from './peers.js';
 export * from './processes.js';
@@ -25,7 +24,6 @@ const UNBOUND_PEERS: readonly PeerBinary[] = ['unbound', 'unbound-control', 'ope
 export class InteropEnv {
   #unbound: Promise<UnboundServer> | undefined;
   readonly #daemons = new Map<string, Promise<DotstubDaemon>>();
-  #fresh = 0;
 
   /** The file's unbound, started on first use; undefined after a skip (peers missing outside CI). */
   async unbound(t: TestContext): Promise<UnboundServer | undefined> {
@@ -34,19 +32,12 @@ export class InteropEnv {
     return this.#unbound;
   }
 
-  /**
-   * A dotstub daemon in front of the file's unbound. Daemons with the same options are shared between the
-   * tests of a file; `fresh: true` always starts a new one.
-   */
-  async dotstub(
-    t: TestContext,
-    options: DotstubOptions = {},
-    fresh = false,
-  ): Promise<DotstubDaemon | undefined> {
+  /** A dotstub daemon in front of the file's unbound; tests of a file asking for the same options share it. */
+  async dotstub(t: TestContext, options: DotstubOptions = {}): Promise<DotstubDaemon | undefined> {
     if (daemonKind === 'stubby' && !requirePeer(t, 'stubby')) return undefined;
     const upstream = await this.unbound(t);
     if (!upstream) return undefined;
-    const key = fresh ? `fresh-${this.#fresh++}` : JSON.stringify(options);
+    const key = JSON.stringify(options);
     let daemon = this.#daemons.get(key);
     if (!daemon) {
       daemon = daemonKind === 'stubby' ? startStubby(upstream, options) : startDotstub(upstream, options);
@@ -55,25 +46,31 @@ export class InteropEnv {
     return daemon;
   }
 
-  /** Stops every daemon, then unbound. Never throws: stop failures are returned, for `after` to assert on. */
+  /**
+   * Stops every daemon, then unbound. Never throws; returns the problems for `after` to assert on: a stop that
+   * failed, or a dotstub that did not exit 0 on SIGTERM.
+   */
   async close(): Promise<string[]> {
     const problems: string[] = [];
-    const stopOne = async (what: string, p: Promise<{ stop(): Promise<ProcessExit> }>): Promise<void> => {
-      let started: { stop(): Promise<ProcessExit> };
+    const stopOne = async (p: Promise<DotstubDaemon | UnboundServer>, mustExit0: boolean): Promise<void> => {
+      let child: DotstubDaemon | UnboundServer;
       try {
-        started = await p;
+        child = await p;
       } catch {
         return; // a failed start already failed the test that asked for it, with the child's output
       }
       try {
-        await started.stop();
+        const exit = await child.stop();
+        if (mustExit0 && (exit.code !== 0 || exit.signal !== null)) {
+          problems.push(`dotstub did not exit 0 on SIGTERM\n${child.process.tail()}`);
+        }
       } catch (err) {
-        problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+        problems.push(`${child.process.name}: ${err instanceof Error ? err.message : String(err)}`);
       }
     };
-    await Promise.all([...this.#daemons.entries()].map(([key, p]) => stopOne(`dotstub ${key}`, p)));
+    await Promise.all([...this.#daemons.values()].map((p) => stopOne(p, daemonKind === 'dotstub')));
     this.#daemons.clear();
-    if (this.#unbound) await stopOne('unbound', this.#unbound);
+    if (this.#unbound) await stopOne(this.#unbound, false);
     this.#unbound = undefined;
     return problems;
   }

@@ -117,31 +117,34 @@ export function describeResult(r: ToolResult): string {
   return `$ ${r.command}\n(${how} after ${Math.round(r.elapsedMs)} ms)\n${r.stdout}${r.stderr === '' ? '' : `\nstderr: ${r.stderr}`}`;
 }
 
-async function portIsFree(port: number, kind: 'tcp' | 'udp'): Promise<number | undefined> {
+/** Binds 127.0.0.1:port over UDP and releases it; resolves with the bound port, or undefined if taken. */
+async function tryUdp(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
-    if (kind === 'udp') {
-      const sock = createSocket('udp4');
-      sock.once('error', () => {
-        sock.close();
-        resolve(undefined);
+    const sock = createSocket('udp4');
+    sock.once('error', () => {
+      sock.close();
+      resolve(undefined);
+    });
+    sock.bind(port, '127.0.0.1', () => {
+      const bound = sock.address().port;
+      sock.close(() => {
+        resolve(bound);
       });
-      sock.bind(port, '127.0.0.1', () => {
-        const bound = sock.address().port;
-        sock.close(() => {
-          resolve(bound);
-        });
-      });
-      return;
-    }
+    });
+  });
+}
+
+/** Same as tryUdp, over TCP. */
+async function tryTcp(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => {
       resolve(undefined);
     });
     server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const bound = typeof address === 'object' && address !== null ? address.port : undefined;
       server.close(() => {
-        resolve(bound);
+        resolve(typeof address === 'object' && address !== null ? address.port : undefined);
       });
     });
   });
@@ -154,8 +157,8 @@ async function portIsFree(port: number, kind: 'tcp' | 'udp'): Promise<number | u
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await portIsFree(0, 'udp');
-    if (port !== undefined && (await portIsFree(port, 'tcp')) === port) return port;
+    const port = await tryUdp(0);
+    if (port !== undefined && (await tryTcp(port)) === port) return port;
   }
   throw new Error('no loopback port free for both UDP and TCP after 50 attempts');
 }

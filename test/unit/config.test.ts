@@ -26,7 +26,10 @@ describe('listen addresses', () => {
     });
   }
   it('rejects a name with the accepted forms in the message', () => {
-    assert.throws(() => parseListenAddress('localhost@53', '--listen[0]'), /^ConfigError: --listen\[0\]: "localhost@53" is not an IP address \(expected, for example, 127.0.0.1@53 or \[::1\]:53\)$/);
+    assert.throws(
+      () => parseListenAddress('localhost@53', '--listen[0]'),
+      /^ConfigError: --listen\[0\]: "localhost@53" is not an IP address \(expected, for example, 127.0.0.1@53 or \[::1\]:53\)$/,
+    );
     assert.throws(() => parseListenAddress('127.0.0.1@99999'), /bad port "99999"/);
   });
 });
@@ -63,7 +66,10 @@ describe('buildDaemonConfig', () => {
   });
 
   it('applies -K pins to every --upstream and warns about a single pin', () => {
-    const config = buildDaemonConfig({ upstream: ['127.0.0.1#8853', '127.0.0.2#8853~dot.test'], pin: [`pin-sha256="${PIN}"`] });
+    const config = buildDaemonConfig({
+      upstream: ['127.0.0.1#8853', '127.0.0.2#8853~dot.test'],
+      pin: [`pin-sha256="${PIN}"`],
+    });
     assert.deepEqual(
       config.upstreams.map((u) => u.pins),
       [[PIN], [PIN]],
@@ -72,7 +78,10 @@ describe('buildDaemonConfig', () => {
   });
 
   it('refuses a Strict upstream with neither pin nor name, saying how to fix it', () => {
-    assert.throws(() => buildDaemonConfig({ upstream: ['127.0.0.1#8853'] }), /upstreams\[0\]: 127.0.0.1 has neither an authentication name nor a pin.*add ~NAME/);
+    assert.throws(
+      () => buildDaemonConfig({ upstream: ['127.0.0.1#8853'] }),
+      /upstreams\[0\]: 127.0.0.1 has neither an authentication name nor a pin.*add ~NAME/,
+    );
   });
 
   it('refuses an upstream that is one of its own listen addresses', () => {
@@ -89,17 +98,32 @@ describe('buildDaemonConfig', () => {
   it('reads a JSON file and names the bad field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dotstub-config-'));
     const good = join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify({ upstreams: [{ address: '127.0.0.1', port: 8853, pins: [`pin-sha256="${PIN}"`, PIN] }], timeout: 2000 }));
+    writeFileSync(
+      good,
+      JSON.stringify({
+        upstreams: [{ address: '127.0.0.1', port: 8853, pins: [`pin-sha256="${PIN}"`, PIN] }],
+        timeout: 2000,
+      }),
+    );
     const config = buildDaemonConfig({ config: good });
     assert.equal(config.timeoutMs, 2000);
     assert.equal(config.upstreams[0]?.port, 8853);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ upstreams: [{ address: '127.0.0.1', pins: ['pin-sha256="nope"'] }] }));
-    assert.throws(() => buildDaemonConfig({ config: bad }), /^ConfigError: upstreams\[0\]\.pins\[0\]: not a pin-sha256 value/);
+    writeFileSync(
+      bad,
+      JSON.stringify({ upstreams: [{ address: '127.0.0.1', pins: ['pin-sha256="nope"'] }] }),
+    );
+    assert.throws(
+      () => buildDaemonConfig({ config: bad }),
+      /^ConfigError: upstreams\[0\]\.pins\[0\]: not a pin-sha256 value/,
+    );
     const corrupt = join(dir, 'corrupt.json');
     writeFileSync(corrupt, '{"upstreams": [');
     assert.throws(() => buildDaemonConfig({ config: corrupt }), /corrupt.json is not valid JSON/);
     writeFileSync(bad, JSON.stringify({ selection: 'random' }));
-    assert.throws(() => buildDaemonConfig({ config: bad }), /selection: "random" is not one of round-robin, ordered/);
+    assert.throws(
+      () => buildDaemonConfig({ config: bad }),
+      /selection: "random" is not one of round-robin, ordered/,
+    );
   });
 });

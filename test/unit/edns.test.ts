@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorAnswer, keepaliveTimeoutMs, toClientAnswer, toUpstreamQuery, truncateAnswer } from '../../src/dns/edns.js';
+import {
+  errorAnswer,
+  keepaliveTimeoutMs,
+  toClientAnswer,
+  toUpstreamQuery,
+  truncateAnswer,
+} from '../../src/dns/edns.js';
 import { parseMessage, RCODE } from '../../src/dns/wire.js';
 import { buildAnswer } from '../helpers/dns-answer.js';
 import { buildQuery } from '../helpers/dns-messages.js';
@@ -9,7 +15,11 @@ const codes = (buf: Buffer): number[] => parseMessage(buf).opt?.options.map((o) 
 
 describe('toUpstreamQuery', () => {
   it('pads every query to a multiple of the block (RFC 8467 sec. 4.1) and adds keepalive with length 0', () => {
-    for (const name of ['a.example', 'a-much-longer-name.with.several.labels.example.org', 'x'.repeat(63) + '.example']) {
+    for (const name of [
+      'a.example',
+      'a-much-longer-name.with.several.labels.example.org',
+      'x'.repeat(63) + '.example',
+    ]) {
       for (const block of [128, 468]) {
         const q = buildQuery(name, 'AAAA');
         const out = toUpstreamQuery(q, parseMessage(q), { id: 7, padBlock: block, keepalive: true });
@@ -25,13 +35,20 @@ describe('toUpstreamQuery', () => {
   it('replaces the client padding and keepalive but keeps every other option and the DO bit byte for byte', () => {
     const cookie = { code: 10, data: Buffer.from('0123456789abcdef', 'hex') };
     const ecs = { code: 8, data: Buffer.from([0, 1, 24, 0, 192, 0, 2]) };
-    const q = buildQuery('MiXeD.Example', 'TYPE65535', { do: true, ednsOptions: [cookie, { code: 11, data: Buffer.alloc(0) }, ecs], pad: 64 });
+    const q = buildQuery('MiXeD.Example', 'TYPE65535', {
+      do: true,
+      ednsOptions: [cookie, { code: 11, data: Buffer.alloc(0) }, ecs],
+      pad: 64,
+    });
     const out = toUpstreamQuery(q, parseMessage(q), { id: 1, padBlock: 128, keepalive: true });
     const msg = parseMessage(out);
     assert.deepEqual(codes(out), [10, 8, 11, 12]);
     assert.equal((msg.opt?.ttlField ?? 0) & 0x8000, 0x8000);
     assert.ok(out.includes(Buffer.from('0123456789abcdef', 'hex')));
-    assert.ok(out.subarray(12, msg.question?.end).equals(q.subarray(12, parseMessage(q).question?.end)), 'question bytes unchanged');
+    assert.ok(
+      out.subarray(12, msg.question?.end).equals(q.subarray(12, parseMessage(q).question?.end)),
+      'question bytes unchanged',
+    );
   });
 
   it('changes only the ID when padding and keepalive are off and the client sent no OPT', () => {
@@ -58,7 +75,12 @@ describe('toClientAnswer', () => {
   it('removes the OPT record entirely when the client sent none', () => {
     const q = buildQuery('a.example', 'A', { id: 1 });
     const up = toUpstreamQuery(q, parseMessage(q), { id: 2, padBlock: 128, keepalive: true });
-    const out = toClientAnswer(buildAnswer(up, { keepaliveTimeout: 50 }), parseMessage(buildAnswer(up, { keepaliveTimeout: 50 })), 1, false);
+    const out = toClientAnswer(
+      buildAnswer(up, { keepaliveTimeout: 50 }),
+      parseMessage(buildAnswer(up, { keepaliveTimeout: 50 })),
+      1,
+      false,
+    );
     const msg = parseMessage(out);
     assert.equal(msg.opt, undefined);
     assert.equal(msg.arcount, 0);
@@ -91,7 +113,11 @@ describe('truncateAnswer and errorAnswer', () => {
   });
 
   it('answers FORMERR with the header alone when the question cannot be read', () => {
-    const out = errorAnswer(Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xff]), undefined, RCODE.FORMERR);
+    const out = errorAnswer(
+      Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xff]),
+      undefined,
+      RCODE.FORMERR,
+    );
     assert.equal(out.length, 12);
     assert.equal(out.readUInt16BE(0), 9);
     assert.equal(out[3]! & 0x0f, RCODE.FORMERR);

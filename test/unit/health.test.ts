@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectError, ConnectionClosedError, QueryTimeoutError, UpstreamBusyError } from '../../src/errors.js';
+import {
+  ConnectError,
+  ConnectionClosedError,
+  QueryTimeoutError,
+  UpstreamBusyError,
+} from '../../src/errors.js';
 import { nextDelayMs } from '../../src/resolver/backoff.js';
 import { attemptOrder } from '../../src/resolver/selection.js';
 import { UpstreamHealth } from '../../src/resolver/upstream-health.js';
@@ -18,9 +23,18 @@ describe('nextDelayMs', () => {
 
   it('keeps jitter within its fraction and under the cap', () => {
     const policy = { baseMs: 1000, capMs: 60_000, jitter: 0.2 };
-    assert.equal(nextDelayMs(1, policy, () => 0), 800);
-    assert.equal(nextDelayMs(1, policy, () => 0.999999), 1200);
-    assert.equal(nextDelayMs(20, policy, () => 0.999999), 60_000);
+    assert.equal(
+      nextDelayMs(1, policy, () => 0),
+      800,
+    );
+    assert.equal(
+      nextDelayMs(1, policy, () => 0.999999),
+      1200,
+    );
+    assert.equal(
+      nextDelayMs(20, policy, () => 0.999999),
+      60_000,
+    );
   });
 });
 

@@ -7,7 +7,9 @@ describe('FrameDecoder', () => {
     const frames = Array.from({ length: 50 }, (_, i) => Buffer.alloc(12 + i, i));
     const out = new FrameDecoder().push(Buffer.concat(frames.map(encodeFrame)));
     assert.equal(out.length, 50);
-    out.forEach((f, i) => assert.ok(f.equals(frames[i]!)));
+    out.forEach((f, i) => {
+      assert.ok(f.equals(frames[i]!));
+    });
   });
 
   it('reassembles a 65535-byte frame sent one byte at a time', () => {

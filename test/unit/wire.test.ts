@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { MalformedMessageError, parseMessage, clientUdpLimit } from '../../src/dns/wire.js';
 import { buildQuery } from '../helpers/dns-messages.js';
 
-const header = (fields: { qd?: number; an?: number; ns?: number; ar?: number; flags?: number } = {}): Buffer => {
+const header = (
+  fields: { qd?: number; an?: number; ns?: number; ar?: number; flags?: number } = {},
+): Buffer => {
   const h = Buffer.alloc(12);
   h.writeUInt16BE(0x1234, 0);
   h.writeUInt16BE(fields.flags ?? 0x0100, 2);
@@ -36,11 +38,14 @@ describe('parseMessage', () => {
   });
 
   it('finds the OPT record, its size and its options', () => {
-    const q = buildQuery('a.example', 'A', { udpSize: 4096, ednsOptions: [{ code: 10, data: Buffer.alloc(8, 1) }] });
+    const q = buildQuery('a.example', 'A', {
+      udpSize: 4096,
+      ednsOptions: [{ code: 10, data: Buffer.alloc(8, 1) }],
+    });
     const msg = parseMessage(q);
     assert.equal(msg.opt?.udpSize, 4096);
     assert.deepEqual(
-      msg.opt?.options.map((o) => [o.code, o.length]),
+      msg.opt.options.map((o) => [o.code, o.length]),
       [[10, 8]],
     );
     assert.equal(clientUdpLimit(msg), 4096);
@@ -53,21 +58,62 @@ describe('parseMessage', () => {
 
   const malformed: [string, Buffer][] = [
     ['shorter than a header', Buffer.alloc(11)],
-    ['two questions', Buffer.concat([header({ qd: 2 }), Buffer.from([1, 0x61, 0]), qtail, Buffer.from([0]), qtail])],
-    ['a label longer than 63 octets', Buffer.concat([header(), Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0]), qtail])],
+    [
+      'two questions',
+      Buffer.concat([header({ qd: 2 }), Buffer.from([1, 0x61, 0]), qtail, Buffer.from([0]), qtail]),
+    ],
+    [
+      'a label longer than 63 octets',
+      Buffer.concat([header(), Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0]), qtail]),
+    ],
     [
       'a name longer than 255 octets',
-      Buffer.concat([header(), ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([60]), Buffer.alloc(60, 0x61)])), Buffer.from([0]), qtail]),
+      Buffer.concat([
+        header(),
+        ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([60]), Buffer.alloc(60, 0x61)])),
+        Buffer.from([0]),
+        qtail,
+      ]),
     ],
     ['a compression pointer to itself', Buffer.concat([header(), Buffer.from([0xc0, 12]), qtail])],
-    ['a forward compression pointer', Buffer.concat([header(), Buffer.from([0xc0, 20]), qtail, Buffer.alloc(8)])],
+    [
+      'a forward compression pointer',
+      Buffer.concat([header(), Buffer.from([0xc0, 20]), qtail, Buffer.alloc(8)]),
+    ],
     ['a truncated question', Buffer.concat([header(), Buffer.from([1, 0x61, 0, 0])])],
     ['trailing garbage', Buffer.concat([header(), Buffer.from([1, 0x61, 0]), qtail, Buffer.from([1, 2, 3])])],
-    ['a record that runs past the end', Buffer.concat([header({ an: 1 }), Buffer.from([1, 0x61, 0]), qtail, Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 9, 1])])],
+    [
+      'a record that runs past the end',
+      Buffer.concat([
+        header({ an: 1 }),
+        Buffer.from([1, 0x61, 0]),
+        qtail,
+        Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 9, 1]),
+      ]),
+    ],
     ['two OPT records', Buffer.concat([header({ ar: 2 }), Buffer.from([1, 0x61, 0]), qtail, opt(), opt()])],
-    ['an OPT record in the answer section', Buffer.concat([header({ an: 1 }), Buffer.from([1, 0x61, 0]), qtail, opt()])],
-    ['two padding options', Buffer.concat([header({ ar: 1 }), Buffer.from([1, 0x61, 0]), qtail, opt(Buffer.concat([padOption(2), padOption(3)]))])],
-    ['an EDNS option that runs past its record', Buffer.concat([header({ ar: 1 }), Buffer.from([1, 0x61, 0]), qtail, opt(Buffer.from([0, 12, 0, 9, 0]))])],
+    [
+      'an OPT record in the answer section',
+      Buffer.concat([header({ an: 1 }), Buffer.from([1, 0x61, 0]), qtail, opt()]),
+    ],
+    [
+      'two padding options',
+      Buffer.concat([
+        header({ ar: 1 }),
+        Buffer.from([1, 0x61, 0]),
+        qtail,
+        opt(Buffer.concat([padOption(2), padOption(3)])),
+      ]),
+    ],
+    [
+      'an EDNS option that runs past its record',
+      Buffer.concat([
+        header({ ar: 1 }),
+        Buffer.from([1, 0x61, 0]),
+        qtail,
+        opt(Buffer.from([0, 12, 0, 9, 0])),
+      ]),
+    ],
     ['a reserved label type', Buffer.concat([header(), Buffer.from([0x41, 0x61, 0]), qtail])],
   ];
   for (const [what, buf] of malformed) {
@@ -79,7 +125,9 @@ describe('parseMessage', () => {
   it('follows a backward compression pointer in a record', () => {
     // Question a., then an A record whose owner is a pointer to offset 12.
     const rr = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1]);
-    const msg = parseMessage(Buffer.concat([header({ an: 1, flags: 0x8180 }), Buffer.from([1, 0x61, 0]), qtail, rr]));
+    const msg = parseMessage(
+      Buffer.concat([header({ an: 1, flags: 0x8180 }), Buffer.from([1, 0x61, 0]), qtail, rr]),
+    );
     assert.equal(msg.ancount, 1);
   });
 });
