@@ -93,7 +93,7 @@ export class PinMismatchError extends AuthenticationError {
       target,
       'pin-mismatch',
       `no configured pin matches the chain it presented; its pins are ${seenPins.map((p) => `pin-sha256="${p}"`).join(', ')}`,
-      'check the pins with `dotstub pin`, or update them if the server changed its key',
+      'if the server changed its key on purpose, pin one it presented; otherwise someone may be intercepting the connection',
     );
     this.seenPins = seenPins;
   }

@@ -117,7 +117,7 @@ function checkUpstreams(
     if (u.authName === undefined && u.pins.length === 0) {
       throw new ConfigError(
         path,
-        `${u.address} has neither an authentication name nor a pin, so the Strict profile cannot authenticate it: add ~NAME (for example ${u.address}#${u.port}~dns.example.net) or -K 'pin-sha256="..."' (\`dotstub pin ${u.address}\` prints it)`,
+        `${u.address} has neither an authentication name nor a pin, so the Strict profile cannot authenticate it: add ~NAME (for example ${u.address}#${u.port}~dns.example.net) or -K 'pin-sha256="..."' (the README shows how to read a server's pin)`,
       );
     }
     if (listen.some((l) => sameAddress(l.host, u.address) && l.port === u.port)) {

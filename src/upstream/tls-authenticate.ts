@@ -9,7 +9,7 @@ import { checkPins } from './spki-pin.js';
 import type { AuthInfo, UpstreamSpec } from './upstream.js';
 
 const FIXES: Record<AuthFailureReason, string> = {
-  'pin-mismatch': 'check the pins with `dotstub pin`',
+  'pin-mismatch': 'if the server changed its key on purpose, pin one of the keys it presented',
   'name-mismatch': 'set the authentication name (~NAME) to a name the certificate is issued for',
   expired:
     "the server's certificate has expired: tell its operator, or pin its key instead of using its name",
@@ -17,7 +17,7 @@ const FIXES: Record<AuthFailureReason, string> = {
   // SELF_SIGNED_CERT_IN_CHAIN lands here too: a chain that ends in a root we do not trust.
   untrusted: 'add the issuing CA with --ca-file, or pin the server key with -K',
   'self-signed':
-    'pin the server key with -K \'pin-sha256="..."\' (dotstub pin prints it), or add its CA with --ca-file',
+    'pin the server key with -K \'pin-sha256="..."\' (the README shows how to read it), or add its CA with --ca-file',
   'no-certificate': 'the server sent no certificate; it cannot be used in the Strict profile',
   protocol: 'the server does not speak TLS 1.2 or newer',
 };

@@ -143,7 +143,11 @@ describe('listeners: bad input gets a clear answer and loses nothing', () => {
     );
     upstream.onQuery = undefined;
     sock.destroy();
-    await waitFor(() => stack.daemon.resolver.outstanding === 0, 4000, 'queries of the cut-off client to finish');
+    await waitFor(
+      () => stack.daemon.resolver.outstanding === 0,
+      4000,
+      'queries of the cut-off client to finish',
+    );
   });
 
   it('closes idle TCP clients', async () => {
