@@ -33,7 +33,7 @@ export function parsePin(input: string, path = 'pin'): string {
   if (bytes.length !== 32 || bytes.toString('base64') !== value) {
     throw new ConfigError(
       path,
-      `not a pin-sha256 value: ${JSON.stringify(input)} (expected pin-sha256="<44 base64 chars>", the SHA-256 of the server's SPKI; \`dotstub pin HOST\` prints it)`,
+      `not a pin-sha256 value: ${JSON.stringify(input)} (expected pin-sha256="<44 base64 chars>", the SHA-256 of the server's SPKI; the README shows how to read it from a server)`,
     );
   }
   return value;
