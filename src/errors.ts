@@ -154,6 +154,9 @@ export function isRetryable(err: unknown): boolean {
 export function describeCause(cause: unknown): string {
   if (cause instanceof Error) {
     const code = (cause as NodeJS.ErrnoException).code;
+    // OpenSSL's messages carry a file path and line; its `reason` says the same thing plainly.
+    const reason = (cause as { reason?: unknown }).reason;
+    if (typeof reason === 'string' && code !== undefined) return `TLS error: ${reason} (${code})`;
     return code !== undefined && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
   }
   return String(cause);
