@@ -128,31 +128,39 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 }
 
-/** UDP and TCP on one address and port; with port 0, TCP takes the port UDP was given. */
+/** UDP and TCP on one address and port; with port 0, TCP takes the port UDP was given (retried if TCP finds it taken). */
 async function bindPair(
   spec: ListenSpec,
   ctx: QueryContext,
   limits: TcpLimits,
   logger: Logger,
 ): Promise<{ udp: UdpListener; tcp: TcpListener } | undefined> {
-  let udp: UdpListener;
+  for (let attempt = 0; ; attempt++) {
+    const udp = await bindUdp(spec, ctx, logger);
+    if (udp === undefined) return undefined;
+    try {
+      return { udp, tcp: await TcpListener.bind(spec.host, udp.port, ctx, limits) };
+    } catch (err) {
+      await udp.close();
+      const taken = ((err as ListenError).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+      if (spec.port !== 0 || !taken || attempt >= 20) throw err;
+    }
+  }
+}
+
+async function bindUdp(
+  spec: ListenSpec,
+  ctx: QueryContext,
+  logger: Logger,
+): Promise<UdpListener | undefined> {
   try {
-    udp = await UdpListener.bind(spec.host, spec.port, ctx);
+    return await UdpListener.bind(spec.host, spec.port, ctx);
   } catch (err) {
-    if (
-      spec.optional === true &&
-      (err as ListenError).cause !== undefined &&
-      ((err as ListenError).cause as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL'
-    ) {
+    const code = ((err as ListenError).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (spec.optional === true && code === 'EADDRNOTAVAIL') {
       logger.warn('skipping a default listen address this machine does not have', { address: spec.host });
       return undefined;
     }
-    throw err;
-  }
-  try {
-    return { udp, tcp: await TcpListener.bind(spec.host, udp.port, ctx, limits) };
-  } catch (err) {
-    await udp.close();
     throw err;
   }
 }
