@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { SELECTION_STRATEGIES, type SelectionStrategy } from '../resolver/selection.js';
-import type { ListenSpec } from '../server/daemon.js';
+import { SELECTION_STRATEGIES } from '../resolver/selection.js';
+import type { DaemonOptions, ListenSpec } from '../server/daemon.js';
 import { parsePin } from '../upstream/spki-pin.js';
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
@@ -21,22 +21,12 @@ export interface RunFlags {
   readonly logLevel?: string | undefined;
 }
 
-export interface DaemonConfig {
-  readonly listen: readonly ListenSpec[];
-  readonly upstreams: readonly UpstreamSpec[];
-  readonly caFile?: string | undefined;
+/** The daemon's options as the configuration sets them (the logger and clock come from the CLI). */
+export type DaemonConfig = Omit<DaemonOptions, 'logger' | 'clock' | 'tcp' | 'backoff'> & {
   readonly logLevel: LogLevel;
-  readonly selection: SelectionStrategy;
-  readonly timeoutMs: number;
-  readonly idleTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly paddingBlockSize: number;
-  readonly maxOutstanding: number;
-  readonly maxConnectionsPerUpstream: number;
-  readonly maxInFlightPerConnection: number;
   /** Things worth saying at start that do not stop it (a single pin without backup, say). */
   readonly warnings: readonly string[];
-}
+};
 
 type Json = Record<string, unknown>;
 
