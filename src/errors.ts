@@ -57,15 +57,6 @@ export class UpstreamBusyError extends DotstubError {
   }
 }
 
-/** The upstream is backing off after failures and is not tried until `until`. */
-export class UpstreamBackoffError extends DotstubError {
-  readonly until: number;
-  constructor(target: string, until: number) {
-    super('ERR_DOTSTUB_UPSTREAM_BACKOFF', `${target} is backing off after failures`);
-    this.until = until;
-  }
-}
-
 export type AuthFailureReason =
   | 'pin-mismatch'
   | 'name-mismatch'
@@ -143,7 +134,6 @@ export function isRetryable(err: unknown): boolean {
     err instanceof ConnectError ||
     err instanceof ConnectionClosedError ||
     err instanceof UpstreamBusyError ||
-    err instanceof UpstreamBackoffError ||
     err instanceof AuthenticationError ||
     err instanceof ProtocolError ||
     err instanceof QueryTimeoutError

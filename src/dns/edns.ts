@@ -66,16 +66,23 @@ export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: Upst
   }
   const kept = endToEndOptions(query, msg.opt);
   if (options.keepalive) kept.push(option(OPTION_KEEPALIVE, Buffer.alloc(0)));
-  const udpSize = msg.opt?.udpSize ?? DEFAULT_EDNS_UDP_SIZE;
-  const ttlField = msg.opt?.ttlField ?? 0;
-  let out = withOpt(query, msg, encodeOpt(udpSize, ttlField, kept));
   if (options.padBlock > 0) {
-    // The padding option's own 4-octet header counts towards the padded length (RFC 7830 sec. 3).
-    const unpadded = out.length + 4;
-    const pad = (options.padBlock - (unpadded % options.padBlock)) % options.padBlock;
-    kept.push(option(OPTION_PADDING, Buffer.alloc(pad)));
-    out = withOpt(query, msg, encodeOpt(udpSize, ttlField, kept));
+    // The length once our OPT replaces the client's, counting the padding option's own 4-octet header
+    // (RFC 7830 sec. 3), decides how many padding octets reach the next multiple of the block.
+    const oldOpt = msg.opt === undefined ? 0 : msg.opt.end - msg.opt.start;
+    const unpadded = query.length - oldOpt + OPT_FIXED_LENGTH + kept.reduce((n, b) => n + b.length, 0) + 4;
+    kept.push(
+      option(
+        OPTION_PADDING,
+        Buffer.alloc((options.padBlock - (unpadded % options.padBlock)) % options.padBlock),
+      ),
+    );
   }
+  const out = withOpt(
+    query,
+    msg,
+    encodeOpt(msg.opt?.udpSize ?? DEFAULT_EDNS_UDP_SIZE, msg.opt?.ttlField ?? 0, kept),
+  );
   out.writeUInt16BE(options.id, 0);
   return out;
 }
@@ -110,11 +117,6 @@ export function keepaliveTimeoutMs(answer: Buffer, msg: ParsedMessage): number |
   // RFC 7828 sec. 3.1: TIMEOUT is in units of 100 ms; a response with length 0 carries no value.
   if (ka?.length !== 2) return undefined;
   return answer.readUInt16BE(ka.start + 4) * 100;
-}
-
-/** True when an answer carries a padding option (shown in status: does this server pad?). */
-export function isPadded(msg: ParsedMessage): boolean {
-  return msg.opt?.options.some((o) => o.code === OPTION_PADDING) ?? false;
 }
 
 /**

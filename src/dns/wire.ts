@@ -54,16 +54,8 @@ export interface ParsedMessage {
   readonly arcount: number;
 }
 
-export const readId = (buf: Uint8Array): number => ((buf[0] ?? 0) << 8) | (buf[1] ?? 0);
 export const isResponse = (buf: Uint8Array): boolean => ((buf[2] ?? 0) & 0x80) !== 0;
 export const opcodeOf = (buf: Uint8Array): number => ((buf[2] ?? 0) >> 3) & 0x0f;
-export const rcodeOf = (buf: Uint8Array): number => (buf[3] ?? 0) & 0x0f;
-export const isTruncated = (buf: Uint8Array): boolean => ((buf[2] ?? 0) & 0x02) !== 0;
-export const qdcountOf = (buf: Uint8Array): number => ((buf[4] ?? 0) << 8) | (buf[5] ?? 0);
-
-export function writeId(buf: Buffer, id: number): void {
-  buf.writeUInt16BE(id, 0);
-}
 
 function pointerTarget(buf: Buffer, pos: number, hops: number): number {
   if (pos + 1 >= buf.length) throw new MalformedMessageError('truncated compression pointer');

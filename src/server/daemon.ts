@@ -3,7 +3,7 @@
  * in flight and closes upstream connections; destroy() cuts everything now.
  */
 import { readFileSync } from 'node:fs';
-import { ListenError } from '../errors.js';
+import { ConfigError, describeCause, ListenError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
 import type { BackoffPolicy } from '../resolver/backoff.js';
 import type { SelectionStrategy } from '../resolver/selection.js';
@@ -54,11 +54,17 @@ export interface Daemon {
   destroy(): void;
 }
 
+/** Reads --ca-file once at start; a missing or empty file is a configuration error naming the key. */
 function readCaFile(path: string | undefined): string[] | undefined {
   if (path === undefined) return undefined;
-  const pem = readFileSync(path, 'utf8');
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('caFile', `cannot read ${path}: ${describeCause(err)}`);
+  }
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ListenError(`--ca-file ${path}: no PEM certificate in it`);
+    throw new ConfigError('caFile', `${path} holds no PEM certificate`);
   return [pem];
 }
 

@@ -16,11 +16,6 @@ export interface PoolOptions {
   readonly onConnectionOpened?: (conn: StreamConnection) => void;
 }
 
-export interface PoolStats {
-  readonly open: number;
-  readonly inFlight: number;
-}
-
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new QueryTimeoutError());
   return new Promise<T>((resolve, reject) => {
@@ -49,11 +44,6 @@ export class ConnectionPool {
 
   constructor(options: PoolOptions) {
     this.#options = options;
-  }
-
-  get stats(): PoolStats {
-    const open = this.#connections.filter((c) => c.state !== 'closed');
-    return { open: open.length, inFlight: open.reduce((n, c) => n + c.inFlight, 0) };
   }
 
   get connections(): readonly StreamConnection[] {

@@ -54,13 +54,6 @@ export class InFlightTable<T> {
     return entry;
   }
 
-  oldestSentAt(): number | undefined {
-    let oldest: number | undefined;
-    for (const entry of this.#entries.values())
-      if (oldest === undefined || entry.sentAt < oldest) oldest = entry.sentAt;
-    return oldest;
-  }
-
   failAll(err: Error): void {
     const entries = [...this.#entries.values()];
     this.#entries.clear();

@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, ProtocolError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
-import { keepaliveTimeoutMs, isPadded, toUpstreamQuery } from '../dns/edns.js';
+import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';
 import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
 import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { Clock, Timer } from '../util/clock.js';
@@ -53,7 +53,6 @@ export class StreamConnection {
   #queriesSent = 0;
   #lastAnswerAt: number;
   #serverIdleMs: number | undefined;
-  #serverPads = false;
 
   constructor(socket: Duplex, options: StreamConnectionOptions) {
     this.#socket = socket;
@@ -83,17 +82,8 @@ export class StreamConnection {
   get inFlight(): number {
     return this.#table.size;
   }
-  get queriesSent(): number {
-    return this.#queriesSent;
-  }
   get auth(): AuthInfo | undefined {
     return this.#options.auth;
-  }
-  get serverIdleMs(): number | undefined {
-    return this.#serverIdleMs;
-  }
-  get serverPads(): boolean {
-    return this.#serverPads;
   }
 
   /** True when this connection should not take another query now. */
@@ -190,7 +180,6 @@ export class StreamConnection {
   }
 
   #noteKeepalive(frame: Buffer, msg: ParsedMessage): void {
-    if (isPadded(msg)) this.#serverPads = true;
     const ms = keepaliveTimeoutMs(frame, msg);
     if (ms === undefined) return;
     this.#serverIdleMs = ms;

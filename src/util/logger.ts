@@ -84,5 +84,3 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   return make({});
 }
-
-export const silentLogger: Logger = createLogger({ level: 'error', write: () => undefined });

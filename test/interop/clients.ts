@@ -58,8 +58,12 @@ export function parseDigOutput(tool: ToolResult): DnsResult {
   return { status, flags, questionName, answers, transport, tool };
 }
 
-/** kdig @127.0.0.1 -p PORT NAME TYPE over UDP (no TCP retry on TC) or TCP, one try. */
-export async function kdig(
+/**
+ * kdig or dig @127.0.0.1 -p PORT NAME TYPE over UDP (+ignore: no TCP retry on TC) or TCP, one try. The two
+ * tools take the same query flags except for timeout and retries.
+ */
+async function digLike(
+  tool: 'kdig' | 'dig',
   port: number,
   name: string,
   type: string,
@@ -74,35 +78,17 @@ export async function kdig(
     type,
     options.transport === 'tcp' ? '+tcp' : '+notcp',
     ...(options.transport === 'udp' ? ['+ignore'] : []),
-    `+timeout=${timeoutS}`,
-    '+retry=0',
+    ...(tool === 'kdig' ? [`+timeout=${timeoutS}`, '+retry=0'] : [`+time=${timeoutS}`, '+tries=1']),
     ...(options.extra ?? []),
   ];
-  return parseDigOutput(await runTool('kdig', args, (timeoutS + 10) * 1000));
+  return parseDigOutput(await runTool(tool, args, (timeoutS + 10) * 1000));
 }
 
-/** dig @127.0.0.1 -p PORT NAME TYPE over UDP (+ignore: no TCP retry on TC) or TCP, one try. */
-export async function dig(
-  port: number,
-  name: string,
-  type: string,
-  options: QueryOptions,
-): Promise<DnsResult> {
-  const timeoutS = options.timeoutS ?? 5;
-  const args = [
-    '@127.0.0.1',
-    '-p',
-    String(port),
-    name,
-    type,
-    options.transport === 'tcp' ? '+tcp' : '+notcp',
-    ...(options.transport === 'udp' ? ['+ignore'] : []),
-    `+time=${timeoutS}`,
-    '+tries=1',
-    ...(options.extra ?? []),
-  ];
-  return parseDigOutput(await runTool('dig', args, (timeoutS + 10) * 1000));
-}
+export const kdig = (port: number, name: string, type: string, options: QueryOptions): Promise<DnsResult> =>
+  digLike('kdig', port, name, type, options);
+
+export const dig = (port: number, name: string, type: string, options: QueryOptions): Promise<DnsResult> =>
+  digLike('dig', port, name, type, options);
 
 const RCODES: Record<number, string> = {
   0: 'NOERROR',
