@@ -1,7 +1,9 @@
 /** `dotstub run`: load the configuration, start the daemon, and stop it gracefully on SIGTERM or SIGINT. */
 import { buildDaemonConfig, type RunFlags } from '../config/daemon-config.js';
 import { formatHostPort } from '../config/addresses.js';
+import { ConfigError } from '../errors.js';
 import { startDaemon } from '../server/daemon.js';
+import type { UsageProfile } from '../upstream/usage-profile.js';
 import { formatUpstream } from '../upstream/upstream.js';
 import { createLogger } from '../util/logger.js';
 
@@ -9,7 +11,10 @@ import { createLogger } from '../util/logger.js';
 const SHUTDOWN_GRACE_MS = 5000;
 
 export const RUN_USAGE = `usage: dotstub run [--config FILE] [--listen ADDR[@PORT]]... [--upstream IP[#PORT][~AUTHNAME]]...
-                  [-K|--pin 'pin-sha256="BASE64"']... [--ca-file FILE] [--log-level error|warn|info|debug]`;
+                  [-K|--pin 'pin-sha256="BASE64"']... [-m|-n] [--ca-file FILE]
+                  [--log-level error|warn|info|debug]
+  -m  Strict profile: authenticated TLS only, never clear text (the default)
+  -n  Opportunistic profile: TLS when possible, clear DNS to port 53 when TLS cannot be set up`;
 
 export const RUN_OPTIONS = {
   config: { type: 'string' },
@@ -18,6 +23,9 @@ export const RUN_OPTIONS = {
   pin: { type: 'string', short: 'K', multiple: true },
   'ca-file': { type: 'string' },
   'log-level': { type: 'string' },
+  // getdns_query's -m (authentication required: Strict) and -n (none: Opportunistic).
+  strict: { type: 'boolean', short: 'm' },
+  opportunistic: { type: 'boolean', short: 'n' },
 } as const;
 
 export interface RunValues {
@@ -27,6 +35,15 @@ export interface RunValues {
   pin?: string[] | undefined;
   'ca-file'?: string | undefined;
   'log-level'?: string | undefined;
+  strict?: boolean | undefined;
+  opportunistic?: boolean | undefined;
+}
+
+function profileFlag(values: RunValues): UsageProfile | undefined {
+  if (values.strict === true && values.opportunistic === true) {
+    throw new ConfigError('-m/-n', 'choose one: -m (Strict, authentication required) or -n (Opportunistic)');
+  }
+  return values.strict === true ? 'strict' : values.opportunistic === true ? 'opportunistic' : undefined;
 }
 
 /** Resolves with the exit code once the daemon has stopped. */
@@ -38,6 +55,7 @@ export async function runCommand(values: RunValues): Promise<number> {
     pin: values.pin,
     caFile: values['ca-file'],
     logLevel: values['log-level'],
+    profile: profileFlag(values),
   };
   const config = buildDaemonConfig(flags);
   const logger = createLogger({ level: config.logLevel });
@@ -46,7 +64,7 @@ export async function runCommand(values: RunValues): Promise<number> {
   logger.info('ready', {
     listen: daemon.addresses.map(formatHostPort).join(','),
     upstreams: config.upstreams.map(formatUpstream).join(','),
-    profile: 'strict',
+    profiles: [...new Set(config.upstreams.map((u) => u.profile ?? 'strict'))].join(','),
   });
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {

@@ -14,6 +14,8 @@ export interface UpstreamAddress {
   readonly address: string;
   readonly port: number;
   readonly authName?: string;
+  /** getdns_query's `@PORT`: the clear-text DNS port (Opportunistic fallback). */
+  readonly clearPort?: number;
 }
 
 function parsePort(text: string, path: string, input: string): number {
@@ -86,12 +88,21 @@ export function parseUpstreamAddress(input: string, path = 'upstream', defaultPo
       `bad authentication name ${JSON.stringify(authName)} in ${JSON.stringify(input)} (expected a host name such as dns.quad9.net)`,
     );
   }
-  const { host, port } = splitHostPort(hostPart, ['#', ':'], path);
+  // getdns_query: `IP@PORT#TLSPORT`, where @PORT is the clear DNS port ('@' never occurs in an IP).
+  const clear = /@(\d{1,5})(?=#|$)/.exec(hostPart);
+  const { host, port } = splitHostPort(
+    clear === null ? hostPart : hostPart.replace(clear[0], ''),
+    ['#', ':'],
+    path,
+  );
   const address = requireIp(host, path, input, '9.9.9.9#853~dns.quad9.net or [2620:fe::fe]:853');
   const parsedPort = port === undefined ? defaultPort : parsePort(port, path, input);
-  return authName === undefined
-    ? { address, port: parsedPort }
-    : { address, port: parsedPort, authName: authName.replace(/\.$/, '') };
+  return {
+    address,
+    port: parsedPort,
+    ...(authName === undefined ? {} : { authName: authName.replace(/\.$/, '') }),
+    ...(clear === null ? {} : { clearPort: parsePort(clear[1] ?? '', path, input) }),
+  };
 }
 
 export function formatHostPort({ host, port }: HostPort): string {

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { SELECTION_STRATEGIES } from '../resolver/selection.js';
 import type { DaemonOptions, ListenSpec } from '../server/daemon.js';
 import { parsePin } from '../upstream/spki-pin.js';
+import { PROFILE_RULES, USAGE_PROFILES, type UsageProfile } from '../upstream/usage-profile.js';
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
 import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
@@ -19,6 +20,8 @@ export interface RunFlags {
   readonly pin?: readonly string[] | undefined;
   readonly caFile?: string | undefined;
   readonly logLevel?: string | undefined;
+  /** -m (Strict) or -n (Opportunistic), as in getdns_query. */
+  readonly profile?: UsageProfile | undefined;
 }
 
 /** The daemon's options as the configuration sets them (the logger and clock come from the CLI). */
@@ -84,9 +87,36 @@ function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
   if (o.authName !== undefined && typeof o.authName !== 'string')
     throw new ConfigError(`${path}.authName`, 'expected a host name');
   const authName = typeof o.authName === 'string' ? o.authName.trim() : base.authName;
-  return authName === undefined
-    ? { address: base.address, port, pins }
-    : { address: base.address, port, authName, pins };
+  const profile = o.profile === undefined ? undefined : oneOf(o.profile, USAGE_PROFILES, `${path}.profile`);
+  const clearPort =
+    o.clearPort === undefined ? base.clearPort : integer(o.clearPort, `${path}.clearPort`, 1, 65535);
+  return {
+    address: base.address,
+    port,
+    pins,
+    ...(authName === undefined ? {} : { authName }),
+    ...(profile === undefined ? {} : { profile }),
+    ...(clearPort === undefined ? {} : { clearPort }),
+  };
+}
+
+/** `fallback`: clear-text servers (`IP`, `IP@PORT`, `[V6]:PORT`; port 53) for the Opportunistic profile only. */
+function fallbackSpecs(file: Json, upstreams: readonly UpstreamSpec[]): UpstreamSpec[] {
+  if (file.fallback === undefined) return [];
+  const specs = stringList(file.fallback, 'fallback').map((f, i) => {
+    const { host, port } = parseListenAddress(f, `fallback[${i}]`, 53);
+    return { address: host, port, pins: [] };
+  });
+  if (
+    specs.length > 0 &&
+    !upstreams.some((u) => PROFILE_RULES[u.profile ?? 'strict'].onTlsFailure === 'clear-text')
+  ) {
+    throw new ConfigError(
+      'fallback',
+      'clear-text fallback servers are only used in the Opportunistic profile (RFC 8310 sec. 5); set "profile": "opportunistic" or remove them',
+    );
+  }
+  return specs;
 }
 
 const sameAddress = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -104,10 +134,14 @@ function checkUpstreams(
     );
   upstreams.forEach((u, i) => {
     const path = `upstreams[${i}]`;
-    if (u.authName === undefined && u.pins.length === 0) {
+    if (
+      u.authName === undefined &&
+      u.pins.length === 0 &&
+      PROFILE_RULES[u.profile ?? 'strict'].needsCredentials
+    ) {
       throw new ConfigError(
         path,
-        `${u.address} has neither an authentication name nor a pin, so the Strict profile cannot authenticate it: add ~NAME (for example ${u.address}#${u.port}~dns.example.net) or -K 'pin-sha256="..."' (the README shows how to read a server's pin)`,
+        `${u.address} has neither an authentication name nor a pin, so the Strict profile cannot authenticate it: add ~NAME (for example ${u.address}#${u.port}~dns.example.net) or -K 'pin-sha256="..."' (the README shows how to read a server's pin), or choose the Opportunistic profile (-n) if unauthenticated encryption is acceptable`,
       );
     }
     if (listen.some((l) => sameAddress(l.host, u.address) && l.port === u.port)) {
@@ -116,7 +150,7 @@ function checkUpstreams(
         `${u.address} port ${u.port} is one of dotstub's own listen addresses: forwarding to it would loop`,
       );
     }
-    if (u.pins.length === 1)
+    if (u.pins.length === 1 && (u.profile ?? 'strict') === 'strict')
       warnings.push(
         `${path}: only one pin for ${u.address}; add a backup pin (RFC 7858 sec. 4.2) so a key rollover does not cut you off`,
       );
@@ -151,13 +185,20 @@ export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
   const file = flags.config === undefined ? {} : readJsonFile(flags.config);
   const warnings: string[] = [];
   const listen = listenSpecs(flags, file);
-  const upstreams = upstreamSpecs(flags, file);
+  const profile =
+    flags.profile ?? (file.profile === undefined ? 'strict' : oneOf(file.profile, USAGE_PROFILES, 'profile'));
+  // The global profile (or -m / -n) applies to every upstream that does not set its own.
+  const upstreams = upstreamSpecs(flags, file).map((u) =>
+    flags.profile !== undefined || u.profile === undefined ? { ...u, profile } : u,
+  );
   checkUpstreams(upstreams, listen, warnings);
+  const fallback = fallbackSpecs(file, upstreams);
   const caFile = flags.caFile ?? (typeof file.caFile === 'string' ? file.caFile : undefined);
   const logLevelPath = flags.logLevel === undefined ? 'logLevel' : '--log-level';
   return {
     listen,
     upstreams,
+    fallback,
     caFile,
     logLevel: oneOf(flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS, logLevelPath),
     selection: oneOf(file.selection ?? DEFAULTS.selection, SELECTION_STRATEGIES, 'selection'),

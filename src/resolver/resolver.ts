@@ -7,9 +7,10 @@ import { AllUpstreamsFailedError, ConnectionClosedError, describeCause, isRetrya
 import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
+import { PRIVACY_LEVELS } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import { attemptOrder, type SelectionStrategy } from './selection.js';
 import { UpstreamHealth } from './upstream-health.js';
 
@@ -159,6 +160,11 @@ export class Resolver {
       const entry = this.#entries[index];
       if (entry !== undefined && entry.health.check(now) !== 'skip') out.push(entry);
     }
+    // RFC 8310 sec. 5: authenticated TLS before encrypted-only, before clear, before the fallback servers.
+    // The sort is stable, so the strategy's order holds among equals.
+    out.sort(
+      (a, b) => PRIVACY_LEVELS.indexOf(a.upstream.privacy) - PRIVACY_LEVELS.indexOf(b.upstream.privacy),
+    );
     if (out.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return out;
     let soonest: Entry | undefined;
     for (const entry of this.#entries) {

@@ -10,7 +10,7 @@ import {
   ConnectionClosedError,
   QueryTimeoutError,
 } from '../errors.js';
-import { DEFAULT_BACKOFF, nextDelayMs, type BackoffPolicy } from './backoff.js';
+import { DEFAULT_BACKOFF, nextDelayMs, type BackoffPolicy } from '../util/backoff.js';
 
 export type HealthState =
   | { readonly kind: 'healthy' }

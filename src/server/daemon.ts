@@ -5,9 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeCause, ListenError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
-import type { BackoffPolicy } from '../resolver/backoff.js';
+import type { BackoffPolicy } from '../util/backoff.js';
 import type { SelectionStrategy } from '../resolver/selection.js';
-import { TlsUpstream } from '../upstream/tls-upstream.js';
+import type { TlsUpstream } from '../upstream/tls-upstream.js';
+import {
+  createClearUpstream,
+  createUpstream,
+  type SharedUpstreamOptions,
+} from '../upstream/create-upstream.js';
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -25,6 +30,8 @@ export interface ListenSpec {
 export interface DaemonOptions {
   readonly listen: readonly ListenSpec[];
   readonly upstreams: readonly UpstreamSpec[];
+  /** Clear-text servers for the Opportunistic profile, used when nothing else answers. */
+  readonly fallback?: readonly UpstreamSpec[] | undefined;
   readonly caFile?: string | undefined;
   readonly selection: SelectionStrategy;
   readonly timeoutMs: number;
@@ -72,23 +79,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
   const extraCa = readCaFile(options.caFile);
-  const upstreams = options.upstreams.map(
-    (spec) =>
-      new TlsUpstream({
-        spec,
-        ...(extraCa === undefined ? {} : { extraCa }),
-        connectTimeoutMs: options.connectTimeoutMs,
-        idleTimeoutMs: options.idleTimeoutMs,
-        stallTimeoutMs: options.timeoutMs,
-        maxConnections: options.maxConnectionsPerUpstream,
-        maxInFlightPerConnection: options.maxInFlightPerConnection,
-        padBlock: options.paddingBlockSize,
-        clock,
-        logger,
-      }),
-  );
+  const shared: SharedUpstreamOptions = {
+    ...(extraCa === undefined ? {} : { extraCa }),
+    connectTimeoutMs: options.connectTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
+    stallTimeoutMs: options.timeoutMs,
+    maxConnections: options.maxConnectionsPerUpstream,
+    maxInFlightPerConnection: options.maxInFlightPerConnection,
+    padBlock: options.paddingBlockSize,
+    clock,
+    logger,
+  };
+  const created = options.upstreams.map((spec) => createUpstream(spec, shared));
+  const upstreams = created.map((c) => c.tls);
+  // Configured fallback servers come last: the resolver ranks them below every DoT upstream.
+  const fallback = (options.fallback ?? []).map((spec) => createClearUpstream(spec, shared, 'fallback'));
   const resolver = new Resolver({
-    upstreams,
+    upstreams: [...created.map((c) => c.upstream), ...fallback],
     strategy: options.selection,
     timeoutMs: options.timeoutMs,
     maxOutstanding: options.maxOutstanding,

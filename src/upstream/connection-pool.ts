@@ -65,6 +65,11 @@ export class ConnectionPool {
     }
   }
 
+  /** Makes sure one authenticated (or, Opportunistic, tolerated) connection is open. */
+  async warm(signal: AbortSignal): Promise<void> {
+    await this.#acquire(signal);
+  }
+
   async #acquire(signal: AbortSignal): Promise<StreamConnection> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const ready = this.#leastLoaded();

@@ -70,19 +70,31 @@ export function authenticate(
 ): AuthInfo {
   const tlsVersion = socket.getProtocol() ?? 'unknown';
   const cipher = socket.getCipher().name;
+  if (spec.pins.length === 0 && spec.authName === undefined) {
+    // Nothing to check against: only the Opportunistic profile allows such an upstream (RFC 8310 sec. 5).
+    fail(target, 'no-certificate', 'no pins and no authentication name are configured');
+  }
   const method =
     spec.pins.length > 0 && spec.authName !== undefined ? 'pin+name' : spec.pins.length > 0 ? 'pin' : 'name';
   if (socket.isSessionReused()) {
     if (!resumable) fail(target, 'no-certificate', 'a session was resumed that this client did not offer');
-    return { method, resumed: true, tlsVersion, cipher };
+    return { authenticated: true, method, resumed: true, tlsVersion, cipher };
   }
   const peer = socket.getPeerCertificate(true);
   // A fresh handshake with no certificate shows `{}` here despite the type (the N3 trap).
   if ((peer as Partial<DetailedPeerCertificate>).raw === undefined)
     fail(target, 'no-certificate', 'no certificate was presented');
   if (spec.authName !== undefined) checkName(target, socket, spec.authName, peer);
-  if (spec.pins.length === 0) return { method, resumed: false, tlsVersion, cipher };
+  if (spec.pins.length === 0) return { authenticated: true, method, resumed: false, tlsVersion, cipher };
   const pins = checkPins(peer, spec.pins);
   if (!pins.matched) throw new PinMismatchError(target, pins.seenPins);
-  return { method, resumed: false, tlsVersion, cipher, pinDepth: pins.depth, pinSubject: pins.subject };
+  return {
+    authenticated: true,
+    method,
+    resumed: false,
+    tlsVersion,
+    cipher,
+    pinDepth: pins.depth,
+    pinSubject: pins.subject,
+  };
 }

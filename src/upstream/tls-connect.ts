@@ -5,9 +5,10 @@
  */
 import { isIP } from 'node:net';
 import { connect, type SecureContext, type TLSSocket } from 'node:tls';
-import { ConnectError, ConnectTimeoutError } from '../errors.js';
+import { AuthenticationError, ConnectError, ConnectTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { authenticate } from './tls-authenticate.js';
+import { PROFILE_RULES } from './usage-profile.js';
 import type { AuthInfo, UpstreamSpec } from './upstream.js';
 
 /** One resumable session per upstream (stubby keeps one too), keyed by address, port, name and pinset. */
@@ -26,6 +27,27 @@ export interface TlsConnectOptions {
 export interface AuthenticatedSocket {
   readonly socket: TLSSocket;
   readonly auth: AuthInfo;
+}
+
+/**
+ * In the Opportunistic profile a failed identity check still leaves an encrypted channel, which beats
+ * clear text (RFC 8310 sec. 5): the connection is used, marked unauthenticated, and its session is not kept.
+ */
+function toleratedFailure(err: unknown, spec: UpstreamSpec, socket: TLSSocket): AuthInfo | undefined {
+  if (
+    !(err instanceof AuthenticationError) ||
+    PROFILE_RULES[spec.profile ?? 'strict'].onAuthFailure === 'refuse'
+  ) {
+    return undefined;
+  }
+  return {
+    authenticated: false,
+    method: 'none',
+    failure: err.reason,
+    resumed: socket.isSessionReused(),
+    tlsVersion: socket.getProtocol() ?? 'unknown',
+    cipher: socket.getCipher().name,
+  };
 }
 
 export function connectTls(options: TlsConnectOptions): Promise<AuthenticatedSocket> {
@@ -62,6 +84,7 @@ export function connectTls(options: TlsConnectOptions): Promise<AuthenticatedSoc
     });
     const onError = (err: Error): void => {
       timer.clear();
+      socket.destroy();
       reject(new ConnectError(target, err));
     };
     socket.once('error', onError);
@@ -75,6 +98,11 @@ export function connectTls(options: TlsConnectOptions): Promise<AuthenticatedSoc
       } catch (err) {
         // A session that failed once must not be offered again.
         sessions.delete(sessionKey);
+        const tolerated = toleratedFailure(err, spec, socket);
+        if (tolerated !== undefined) {
+          resolve({ socket, auth: tolerated });
+          return;
+        }
         socket.destroy();
         reject(err instanceof Error ? err : new Error(String(err)));
       }

@@ -10,7 +10,9 @@ import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
 import { connectTls, type SessionCache } from './tls-connect.js';
+import type { PrivacyLevel } from './usage-profile.js';
 import {
+  type AuthInfo,
   formatUpstream,
   type ExchangeOptions,
   type Upstream,
@@ -36,6 +38,8 @@ export interface TlsUpstreamOptions {
 export interface TlsUpstreamCounters {
   connectionsOpened: number;
   resumptions: number;
+  /** Connections used without authentication (Opportunistic only). */
+  unauthenticated: number;
   unmatchedAnswers: number;
   queries: number;
   answers: number;
@@ -57,12 +61,14 @@ export class TlsUpstream implements Upstream {
   readonly spec: UpstreamSpec;
   readonly counters: TlsUpstreamCounters = {
     connectionsOpened: 0,
+    unauthenticated: 0,
     resumptions: 0,
     unmatchedAnswers: 0,
     queries: 0,
     answers: 0,
   };
   readonly #pool: ConnectionPool;
+  #lastAuth: AuthInfo | undefined;
 
   constructor(options: TlsUpstreamOptions) {
     this.spec = options.spec;
@@ -82,6 +88,19 @@ export class TlsUpstream implements Upstream {
       });
       this.counters.connectionsOpened++;
       if (auth.resumed) this.counters.resumptions++;
+      this.#lastAuth = auth;
+      if (!auth.authenticated) {
+        this.counters.unauthenticated++;
+        logger.rateLimited(
+          'warn',
+          `unauthenticated:${this.id}`,
+          60_000,
+          'using TLS WITHOUT authentication (Opportunistic profile): encrypted, but the server is not proven to be who it claims',
+          {
+            cause: auth.failure,
+          },
+        );
+      }
       logger.debug('connected', { tls: auth.tlsVersion, auth: auth.method, resumed: auth.resumed });
       return new StreamConnection(socket, {
         target: this.id,
@@ -107,6 +126,15 @@ export class TlsUpstream implements Upstream {
       });
     };
     this.#pool = new ConnectionPool({ target: this.id, maxConnections: options.maxConnections, connect });
+  }
+
+  get privacy(): PrivacyLevel {
+    return this.#lastAuth?.authenticated === false ? 'encrypted' : 'authenticated';
+  }
+
+  /** Opens (or reuses) a connection without sending a query: the Opportunistic re-upgrade probe. */
+  warm(signal: AbortSignal): Promise<void> {
+    return this.#pool.warm(signal);
   }
 
   get connections(): readonly StreamConnection[] {

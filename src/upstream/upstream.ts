@@ -1,5 +1,7 @@
 /** The one interface every upstream transport implements (dnsproxy `upstream/` style), and its spec. */
 import type { ParsedMessage } from '../dns/wire.js';
+import type { AuthFailureReason } from '../errors.js';
+import type { PrivacyLevel, UsageProfile } from './usage-profile.js';
 
 export const DOT_PORT = 853;
 
@@ -12,13 +14,21 @@ export interface UpstreamSpec {
   readonly authName?: string | undefined;
   /** pin-sha256 values (bare base64), any of which may match the validated chain. */
   readonly pins: readonly string[];
+  /** RFC 8310 usage profile. @default 'strict' */
+  readonly profile?: UsageProfile | undefined;
+  /** The clear-text DNS port used by the Opportunistic fallback. @default 53 */
+  readonly clearPort?: number | undefined;
 }
 
 export type UpstreamTransport = 'tls' | 'udp' | 'tcp';
 
 /** How the TLS identity of the upstream was established, for logs, status and `dotstub query`. */
 export interface AuthInfo {
-  readonly method: 'pin' | 'name' | 'pin+name';
+  /** False only in the Opportunistic profile: encrypted, but the server's identity is not proven. */
+  readonly authenticated: boolean;
+  readonly method: 'pin' | 'name' | 'pin+name' | 'none';
+  /** Why authentication failed, when it was tolerated (Opportunistic). */
+  readonly failure?: AuthFailureReason | undefined;
   /** True when the session was resumed from one that authenticated earlier (no certificate is sent then). */
   readonly resumed: boolean;
   readonly pinDepth?: number | undefined;
@@ -43,6 +53,8 @@ export interface Upstream {
   /** A stable label such as `9.9.9.9#853~dns.quad9.net`, used in logs and status. */
   readonly id: string;
   readonly spec: UpstreamSpec;
+  /** How private this upstream's answers are right now (the resolver prefers the most private). */
+  readonly privacy: PrivacyLevel;
   /** Sends the client's query (raw bytes and its parse) and resolves with the matching answer. */
   exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer>;
   /** Stops taking queries, lets those in flight finish, then closes. Idempotent. */

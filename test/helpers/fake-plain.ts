@@ -20,6 +20,9 @@ export interface PlainQuery {
   type: number;
   parsed: ParsedQuery;
   receivedAt: number;
+  /** The client's source address and port (UDP: the datagram's; TCP: the connection's). */
+  remoteAddress: string;
+  remotePort: number;
 }
 
 export interface PlainAction {
@@ -28,6 +31,8 @@ export interface PlainAction {
   rcode?: RcodeName | number;
   bigTxtBytes?: number;
   truncated?: boolean;
+  /** UDP only: raw datagrams sent to the client from the server's own socket before the answer. */
+  sendFirst?: Buffer[];
 }
 
 export interface FakePlainOptions {
@@ -91,7 +96,12 @@ export class FakePlain {
     throw new Error('could not bind UDP and TCP on one port');
   }
 
-  private record(transport: 'udp' | 'tcp', raw: Buffer): PlainQuery | undefined {
+  private record(
+    transport: 'udp' | 'tcp',
+    raw: Buffer,
+    remoteAddress: string,
+    remotePort: number,
+  ): PlainQuery | undefined {
     try {
       const parsed = parseQuery(raw);
       const q: PlainQuery = {
@@ -102,6 +112,8 @@ export class FakePlain {
         type: parsed.type,
         parsed,
         receivedAt: Date.now(),
+        remoteAddress,
+        remotePort,
       };
       this.queries.push(q);
       return q;
@@ -112,6 +124,8 @@ export class FakePlain {
 
   private async respond(q: PlainQuery, extra: AnswerOptions): Promise<Buffer | undefined> {
     const action = this.opts.onQuery?.(q) ?? {};
+    if (q.transport === 'udp')
+      for (const datagram of action.sendFirst ?? []) this.udp?.send(datagram, q.remotePort, q.remoteAddress);
     if (action.delayMs !== undefined) await sleep(action.delayMs);
     if (action.drop === true) return undefined;
     const opts: AnswerOptions = { ...extra };
@@ -124,7 +138,7 @@ export class FakePlain {
 
   private async onUdp(msg: Buffer, port: number, address: string): Promise<void> {
     this.udpPackets++;
-    const q = this.record('udp', msg);
+    const q = this.record('udp', msg, address, port);
     if (!q) return;
     let answer = await this.respond(q, this.opts.truncateUdp === true ? { truncated: true } : {});
     if (!answer) return;
@@ -140,7 +154,7 @@ export class FakePlain {
     sock.on('error', () => undefined);
     const reader = new FrameReader((payload) => {
       this.tcpQueries++;
-      const q = this.record('tcp', payload);
+      const q = this.record('tcp', payload, sock.remoteAddress ?? '', sock.remotePort ?? 0);
       if (!q) return;
       void this.respond(q, {}).then((answer) => {
         if (answer && !sock.destroyed) sock.write(frame(answer));

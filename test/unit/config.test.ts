@@ -61,7 +61,10 @@ describe('buildDaemonConfig', () => {
       config.listen.map((l) => `${l.host}@${l.port}`),
       ['127.0.0.1@53', '::1@53'],
     );
-    assert.deepEqual(config.upstreams, DEFAULT_UPSTREAMS);
+    assert.deepEqual(
+      config.upstreams,
+      DEFAULT_UPSTREAMS.map((u) => ({ ...u, profile: 'strict' })),
+    );
     assert.ok(config.upstreams.every((u) => u.authName !== undefined));
   });
 

@@ -6,7 +6,7 @@ import {
   QueryTimeoutError,
   UpstreamBusyError,
 } from '../../src/errors.js';
-import { nextDelayMs } from '../../src/resolver/backoff.js';
+import { nextDelayMs } from '../../src/util/backoff.js';
 import { attemptOrder } from '../../src/resolver/selection.js';
 import { UpstreamHealth } from '../../src/resolver/upstream-health.js';
 
