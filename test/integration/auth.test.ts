@@ -142,26 +142,37 @@ describe('Strict never sends in clear', () => {
     await plain.close();
   });
 
-  it('sends nothing to port 53 of the same server whatever fails', async () => {
+  it('sends nothing to the clear-text port of the same server, whatever fails (test plan A)', async () => {
     plain = await startFakePlain();
-    const failing: FakeUpstreamOptions[] = [
-      { stallHandshake: true },
-      { rstOnConnect: true },
-      { cert: pki.expired.chain, key: pki.expired.key },
+    const failing: [string, FakeUpstreamOptions, { pins?: string[]; authName?: string }][] = [
+      ['pin mismatch', {}, { pins: [pki.selfSigned.pin] }],
+      ['forged chain', { cert: pki.attacker.chain, key: pki.attacker.key }, { pins: [pki.ca.pin] }],
+      ['expired', { cert: pki.expired.chain, key: pki.expired.key }, { authName: 'dot.test' }],
+      ['not yet valid', { cert: pki.notYetValid.chain, key: pki.notYetValid.key }, { authName: 'dot.test' }],
+      ['wrong name', { cert: pki.wrongName.chain, key: pki.wrongName.key }, { authName: 'dot.test' }],
+      ['untrusted CA', { cert: pki.otherLeaf.chain, key: pki.otherLeaf.key }, { authName: 'dot.test' }],
+      ['self-signed', { cert: pki.selfSigned.cert, key: pki.selfSigned.key }, { authName: 'dot.test' }],
+      ['TLS 1.1 only', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }, { authName: 'dot.test' }],
+      ['handshake stall', { stallHandshake: true }, { authName: 'dot.test' }],
+      ['reset', { rstOnConnect: true }, { authName: 'dot.test' }],
     ];
-    for (const server of failing) {
+    for (const [what, server, auth] of failing) {
       const upstream = await startFakeUpstream(server);
-      // The clear-text server listens where a fallback would go; a Strict daemon must never reach it.
-      const stack = await startStack({ upstreams: [spec(upstream.port), spec(plain.port)], timeoutMs: 2500 });
+      // The clear-text port points at the counting server: were Strict ever to fall back, it would land there.
+      const stack = await startStack({
+        upstreams: [{ ...spec(upstream.port, auth), profile: 'strict', clearPort: plain.port }],
+        connectTimeoutMs: 500,
+      });
       const answer = parseAnswer(
         await udpQuery(stack.port, buildQuery('clear.example', 'A'), { timeoutMs: 4000 }),
       );
-      assert.equal(answer.rcode, 'SERVFAIL');
+      assert.equal(answer.rcode, 'SERVFAIL', what);
+      assert.equal(upstream.queries.length, 0, `${what}: no query reached the TLS server`);
       await stack.close();
       await upstream.close();
     }
     assert.equal(plain.udpPackets, 0);
-    assert.equal(plain.tcpQueries, 0);
+    assert.equal(plain.tcpConnections, 0);
   });
 });
 
