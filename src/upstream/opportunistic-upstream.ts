@@ -52,6 +52,10 @@ export class OpportunisticUpstream implements Upstream {
     this.#options = options;
     this.id = options.tls.id;
     this.spec = options.tls.spec;
+    // A TLS connect that fails after the query that started it gave up still means TLS is down.
+    options.tls.onConnectFailure((err) => {
+      if (isTlsSetupFailure(err)) this.#downgrade(err);
+    });
   }
 
   get privacy(): PrivacyLevel {
@@ -71,8 +75,8 @@ export class OpportunisticUpstream implements Upstream {
       try {
         return await this.#options.tls.exchange(query, msg, options);
       } catch (err) {
+        // The connect-failure listener has already switched to clear text for setup failures.
         if (!isTlsSetupFailure(err)) throw err;
-        this.#downgrade(err);
       }
     }
     this.#maybeProbe();

@@ -69,6 +69,7 @@ export class TlsUpstream implements Upstream {
   };
   readonly #pool: ConnectionPool;
   #lastAuth: AuthInfo | undefined;
+  readonly #connectFailureListeners: ((err: unknown) => void)[] = [];
 
   constructor(options: TlsUpstreamOptions) {
     this.spec = options.spec;
@@ -85,6 +86,10 @@ export class TlsUpstream implements Upstream {
         secureContext,
         timeoutMs: options.connectTimeoutMs,
         clock: options.clock,
+      }).catch((err: unknown) => {
+        // Reported even when no query waits any more (its deadline passed first): the failure is a fact.
+        for (const listener of this.#connectFailureListeners) listener(err);
+        throw err;
       });
       this.counters.connectionsOpened++;
       if (auth.resumed) this.counters.resumptions++;
@@ -130,6 +135,11 @@ export class TlsUpstream implements Upstream {
 
   get privacy(): PrivacyLevel {
     return this.#lastAuth?.authenticated === false ? 'encrypted' : 'authenticated';
+  }
+
+  /** Calls `listener` whenever a connection attempt fails (TCP, TLS or authentication). */
+  onConnectFailure(listener: (err: unknown) => void): void {
+    this.#connectFailureListeners.push(listener);
   }
 
   /** Opens (or reuses) a connection without sending a query: the Opportunistic re-upgrade probe. */
