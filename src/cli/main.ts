@@ -2,6 +2,7 @@
 /** The `dotstub` command: parses arguments, runs the subcommand, maps error codes to exit codes. */
 import { parseArgs } from 'node:util';
 import { DotstubError } from '../errors.js';
+import { pinCommand } from './pin-command.js';
 import { RUN_OPTIONS, RUN_USAGE, runCommand } from './run-command.js';
 
 const USAGE = `dotstub: a DNS-over-TLS stub resolver
@@ -10,6 +11,7 @@ usage: dotstub <command> [options]
 
 commands:
   run       start the resolver daemon (see dotstub run --help)
+  pin       print a server's certificate chain and SPKI pins (see dotstub pin --help)
   help      show this text
   version   print the version
 
@@ -19,6 +21,8 @@ ${RUN_USAGE}`;
 const EXIT_CODES: Record<string, number> = {
   ERR_DOTSTUB_CONFIG: 78, // EX_CONFIG
   ERR_DOTSTUB_LISTEN: 71, // EX_OSERR
+  ERR_DOTSTUB_CONNECT: 69, // EX_UNAVAILABLE
+  ERR_DOTSTUB_CONNECT_TIMEOUT: 69,
   ERR_PARSE_ARGS_UNKNOWN_OPTION: 64, // EX_USAGE
   ERR_PARSE_ARGS_INVALID_OPTION_VALUE: 64,
   ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: 64,
@@ -48,6 +52,8 @@ async function main(argv: readonly string[]): Promise<number> {
       });
       return runCommand(values);
     }
+    case 'pin':
+      return pinCommand(rest);
     case 'version':
     case '--version':
     case '-v':
