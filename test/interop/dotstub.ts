@@ -19,6 +19,11 @@ export interface DotstubOptions {
   readonly pin?: string;
   /** Pass `--ca-file` with the test CA. @default true */
   readonly caFile?: boolean;
+  /**
+   * getdns_query's `@PORT`: the clear DNS port of the Opportunistic fallback (`127.0.0.1@PORT#TLSPORT`).
+   * @default none (dotstub's default, 53)
+   */
+  readonly clearPort?: number;
   readonly extraArgs?: readonly string[];
 }
 
@@ -33,7 +38,8 @@ export interface DotstubDaemon {
 
 /** The `dotstub run …` arguments for one listen port and one unbound upstream. */
 export function dotstubArgs(port: number, upstream: UnboundServer, options: DotstubOptions = {}): string[] {
-  const address = `127.0.0.1#${upstream.port}${options.authName === false ? '' : `~${AUTH_NAME}`}`;
+  const clear = options.clearPort === undefined ? '' : `@${options.clearPort}`;
+  const address = `127.0.0.1${clear}#${upstream.port}${options.authName === false ? '' : `~${AUTH_NAME}`}`;
   return [
     'run',
     ...['--listen', `127.0.0.1@${port}`],

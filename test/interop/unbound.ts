@@ -3,8 +3,9 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createConnection } from 'node:net';
 import { connect } from 'node:tls';
-import { withFreePort, makeTempDir, peerPath, runTool, sleep, describeResult } from './peers.js';
+import { freePort, withFreePort, makeTempDir, peerPath, runTool, sleep, describeResult } from './peers.js';
 import { ManagedProcess, type ProcessExit } from './processes.js';
 import { localDataLines } from './zone.js';
 
@@ -97,9 +98,36 @@ export async function makeCerts(dir: string): Promise<TestCerts> {
   };
 }
 
+export interface UnboundOptions {
+  /**
+   * Also serve clear DNS over UDP and TCP on this loopback port (`interface: 127.0.0.1@PORT`, no TLS):
+   * a number, or 'free' for a free port. @default no clear interface
+   */
+  readonly clearPort?: number | 'free';
+  /**
+   * Serve DNS-over-TLS on `port`. false: no TLS interface at all, and `port` is a port nothing listens on
+   * (a clear port is then required). @default true
+   */
+  readonly tls?: boolean;
+  /** The DoT port, e.g. the one of an earlier unbound being replaced. @default a free port */
+  readonly port?: number;
+  /**
+   * The certificates to present, e.g. shared by unbounds started one after another (the caller owns their
+   * directory). @default fresh ones in this unbound's temp dir
+   */
+  readonly certs?: TestCerts;
+}
+
 export interface UnboundServer {
-  /** TCP port of unbound's DoT listener on 127.0.0.1. */
+  /**
+   * TCP port of unbound's DoT listener on 127.0.0.1; with `tls: false`, a port nothing listens on (a free
+   * port when unbound started).
+   */
   readonly port: number;
+  /** The clear DNS (UDP and TCP) port on 127.0.0.1, when one was asked for. */
+  readonly clearPort: number | undefined;
+  /** Whether unbound serves DoT on `port`. */
+  readonly tls: boolean;
   /** SPKI pin of the leaf certificate unbound presents. */
   readonly pin: string;
   readonly caFile: string;
@@ -108,16 +136,32 @@ export interface UnboundServer {
   readonly process: ManagedProcess;
   /** Queries unbound has received since it started (`total.num.queries` from unbound-control). */
   queriesReceived(): Promise<number>;
+  /** Queries unbound has received over TLS since it started (`num.query.tls`, extended statistics). */
+  tlsQueriesReceived(): Promise<number>;
   stop(): Promise<ProcessExit>;
 }
 
-function unboundConf(dir: string, port: number, certs: TestCerts): string {
+interface Listeners {
+  /** The DoT port, or undefined for no TLS interface. */
+  readonly tlsPort: number | undefined;
+  readonly clearPort: number | undefined;
+}
+
+function unboundConf(dir: string, port: number, certs: TestCerts, listeners?: Listeners): string {
+  // Without listeners: the DoT-only configuration every other test file uses.
+  const tlsPort = listeners ? listeners.tlsPort : port;
+  const clearPort = listeners?.clearPort;
   return [
     'server:',
-    `  interface: 127.0.0.1@${port}`,
-    `  tls-port: ${port}`,
-    `  tls-service-key: "${certs.keyFile}"`,
-    `  tls-service-pem: "${certs.chainFile}"`,
+    ...(clearPort === undefined ? [] : [`  interface: 127.0.0.1@${clearPort}`]),
+    ...(tlsPort === undefined
+      ? []
+      : [
+          `  interface: 127.0.0.1@${tlsPort}`,
+          `  tls-port: ${tlsPort}`,
+          `  tls-service-key: "${certs.keyFile}"`,
+          `  tls-service-pem: "${certs.chainFile}"`,
+        ]),
     '  do-daemonize: no',
     '  username: ""',
     '  chroot: ""',
@@ -129,8 +173,9 @@ function unboundConf(dir: string, port: number, certs: TestCerts): string {
     '  num-threads: 1',
     '  do-ip4: yes',
     '  do-ip6: no',
-    // DoT only: clear UDP would need the same port free for UDP too, and nothing here uses it.
-    '  do-udp: no',
+    // DoT only: clear UDP would need the same port free for UDP too, and nothing here uses it. A clear
+    // interface needs UDP (dotstub's clear-text fallback asks over UDP, and over TCP on TC).
+    `  do-udp: ${clearPort === undefined ? 'no' : 'yes'}`,
     '  do-tcp: yes',
     '  access-control: 127.0.0.0/8 allow',
     '  do-not-query-localhost: yes',
@@ -192,42 +237,102 @@ async function waitUntilServing(proc: ManagedProcess, port: number, pin: string)
   );
 }
 
-async function readQueryCount(confFile: string): Promise<number> {
+/** One counter from `unbound-control stats_noreset`, e.g. `total.num.queries`. */
+async function readStatistic(confFile: string, name: string): Promise<number> {
   const r = await runTool('unbound-control', ['-c', confFile, 'stats_noreset'], 10_000);
-  const match = /^total\.num\.queries=(\d+)$/m.exec(r.stdout);
-  if (r.code !== 0 || !match?.[1]) throw new Error(`cannot read unbound statistics\n${describeResult(r)}`);
+  const match = new RegExp(`^${name.replaceAll('.', '\\.')}=(\\d+)$`, 'm').exec(r.stdout);
+  if (r.code !== 0 || !match?.[1])
+    throw new Error(`cannot read ${name} from unbound statistics\n${describeResult(r)}`);
   return Number(match[1]);
+}
+
+async function readQueryCount(confFile: string): Promise<number> {
+  return readStatistic(confFile, 'total.num.queries');
+}
+
+/** Whether 127.0.0.1:port accepts a TCP connection; opens and closes it without sending a query. */
+export async function acceptsTcp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port, timeout: 2000 });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => {
+      done(true);
+    });
+    socket.once('error', () => {
+      done(false);
+    });
+    socket.once('timeout', () => {
+      done(false);
+    });
+  });
+}
+
+async function waitUntilListening(proc: ManagedProcess, port: number): Promise<void> {
+  const deadline = performance.now() + 15_000;
+  for (let attempt = 0; attempt < 150 && performance.now() < deadline; attempt++) {
+    if (proc.exitStatus) throw new Error(`unbound exited during startup\n${proc.tail()}`);
+    if (await acceptsTcp(port)) return;
+    await sleep(100);
+  }
+  throw new Error(`unbound did not accept a TCP connection on 127.0.0.1:${port} within 15 s\n${proc.tail()}`);
+}
+
+/** A free port other than `taken`. */
+async function anotherFreePort(taken: number): Promise<number> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const port = await freePort();
+    if (port !== taken) return port;
+  }
+  throw new Error(`no free port other than ${taken}`);
 }
 
 /**
  * Starts unbound in the foreground on a free loopback port and waits until it completes a TLS handshake with
  * the expected certificate and answers unbound-control. Retries with a new port if the port was taken.
+ *
+ * With options: a clear DNS interface as well (or instead: `tls: false` leaves the DoT port closed), given
+ * ports (to replace an earlier unbound on the same ones) and given certificates. Readiness is then also a
+ * bare TCP connection to the clear port.
  */
-export async function startUnbound(): Promise<UnboundServer> {
+export async function startUnbound(options: UnboundOptions = {}): Promise<UnboundServer> {
+  const tls = options.tls ?? true;
+  if (!tls && options.clearPort === undefined)
+    throw new Error('startUnbound: tls: false needs a clearPort (unbound would listen on nothing)');
+  const custom = options.clearPort !== undefined || !tls || options.certs !== undefined;
   const temp = makeTempDir('unbound');
   try {
-    const certs = await makeCerts(temp.dir);
+    const certs = options.certs ?? (await makeCerts(temp.dir));
     const confFile = join(temp.dir, 'unbound.conf');
-    const { port, proc } = await withFreePort(async (port) => {
-      writeFileSync(confFile, unboundConf(temp.dir, port, certs));
+    const { port, clearPort, proc } = await withFreePort(async (picked) => {
+      const port = options.port ?? picked;
+      const clearPort = options.clearPort === 'free' ? await anotherFreePort(port) : options.clearPort;
+      const listeners = custom ? { tlsPort: tls ? port : undefined, clearPort } : undefined;
+      writeFileSync(confFile, unboundConf(temp.dir, port, certs, listeners));
       const proc = await ManagedProcess.start('unbound', peerPath('unbound'), ['-d', '-c', confFile]);
       try {
-        await waitUntilServing(proc, port, certs.leafPin);
+        if (tls) await waitUntilServing(proc, port, certs.leafPin);
+        if (clearPort !== undefined) await waitUntilListening(proc, clearPort);
         await readQueryCount(confFile);
       } catch (err) {
         await proc.stop();
         throw err;
       }
-      return { port, proc };
+      return { port, clearPort, proc };
     });
     return {
       port,
+      clearPort,
+      tls,
       pin: certs.leafPin,
       caFile: certs.caFile,
-      certDir: temp.dir,
+      certDir: certs.dir,
       confFile,
       process: proc,
       queriesReceived: () => readQueryCount(confFile),
+      tlsQueriesReceived: () => readStatistic(confFile, 'num.query.tls'),
       stop: async () => {
         try {
           return await proc.stop();
