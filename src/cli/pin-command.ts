@@ -12,14 +12,8 @@ import { parseArgs } from 'node:util';
 import ora from 'ora';
 import { formatHostPort, parseUpstreamAddress } from '../config/addresses.js';
 import { ConfigError, ConnectError, ConnectTimeoutError, describeCause } from '../errors.js';
-import {
-  buildReport,
-  formatJson,
-  formatText,
-  peerChain,
-  type PinReport,
-  type TlsFacts,
-} from './pin-output.js';
+import { presentedChain } from '../upstream/spki-pin.js';
+import { buildReport, formatJson, formatText, type PinReport, type TlsFacts } from './pin-output.js';
 
 export const PIN_USAGE = `usage: dotstub pin [--json] [-t|--timeout MS] HOST_OR_IP[#PORT][~AUTHNAME]
        dotstub pin [--json] --cert FILE
@@ -137,7 +131,7 @@ function handshakeOnce(a: Attempt, alpn: readonly string[] | undefined): Promise
         nameMatches: a.authName === undefined ? null : nameError === undefined,
         nameError: nameError?.message ?? null,
       };
-      const chain = peerChain(peer);
+      const chain = presentedChain(peer);
       socket.destroy();
       if (chain.length === 0)
         reject(new ConnectError(a.target, new Error('the server presented no certificate')));

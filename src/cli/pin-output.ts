@@ -4,7 +4,6 @@
  * Text for people, JSON (field names documented in README.md, "dotstub pin") for scripts.
  */
 import { X509Certificate } from 'node:crypto';
-import type { DetailedPeerCertificate } from 'node:tls';
 import { spkiPin } from '../upstream/spki-pin.js';
 
 export type ChainPosition = 'leaf' | 'intermediate' | 'root';
@@ -49,20 +48,6 @@ export interface PinReport {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** Leaf first, as Node links the presented certificates; guards the root's self-loop and links without `raw`. */
-export function peerChain(peer: DetailedPeerCertificate): X509Certificate[] {
-  const chain: X509Certificate[] = [];
-  // Node's types promise a certificate at every link; at runtime the last one may be missing or `{}`.
-  let node = peer as Partial<DetailedPeerCertificate> | undefined;
-  const seen = new Set<unknown>();
-  while (node?.raw !== undefined && !seen.has(node) && chain.length < 16) {
-    seen.add(node);
-    chain.push(new X509Certificate(node.raw));
-    node = node.issuerCertificate;
-  }
-  return chain;
-}
 
 function oneLine(dn: string): string {
   return dn.split('\n').join(', ');

@@ -49,7 +49,7 @@ export interface PinCheckResult {
 }
 
 /** The presented chain, leaf first, as Node links it (by name: not yet proven). */
-function presentedChain(peer: DetailedPeerCertificate): X509Certificate[] {
+export function presentedChain(peer: DetailedPeerCertificate): X509Certificate[] {
   const chain: X509Certificate[] = [];
   // Node's types promise a certificate at every link; at runtime the last one may be missing or `{}`.
   let node = peer as Partial<DetailedPeerCertificate> | undefined;
