@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { DotstubError } from '../errors.js';
 import { pinCommand } from './pin-command.js';
+import { queryCommand } from './query-command.js';
 import { RUN_OPTIONS, RUN_USAGE, runCommand } from './run-command.js';
 
 const USAGE = `dotstub: a DNS-over-TLS stub resolver
@@ -12,6 +13,7 @@ usage: dotstub <command> [options]
 commands:
   run       start the resolver daemon (see dotstub run --help)
   pin       print a server's certificate chain and SPKI pins (see dotstub pin --help)
+  query     ask one question the getdns_query way, and see how it was answered (see dotstub query --help)
   help      show this text
   version   print the version
 
@@ -54,6 +56,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'pin':
       return pinCommand(rest);
+    case 'query':
+      return queryCommand(rest);
     case 'version':
     case '--version':
     case '-v':

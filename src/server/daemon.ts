@@ -62,16 +62,16 @@ export interface Daemon {
 }
 
 /** Reads --ca-file once at start; a missing or empty file is a configuration error naming the key. */
-function readCaFile(path: string | undefined): string[] | undefined {
+export function readCaFile(path: string | undefined, key = 'caFile'): string[] | undefined {
   if (path === undefined) return undefined;
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError('caFile', `cannot read ${path}: ${describeCause(err)}`);
+    throw new ConfigError(key, `cannot read ${path}: ${describeCause(err)}`);
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError('caFile', `${path} holds no PEM certificate`);
+    throw new ConfigError(key, `${path} holds no PEM certificate`);
   return [pem];
 }
 

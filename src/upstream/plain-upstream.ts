@@ -35,6 +35,8 @@ export interface PlainUpstreamOptions {
   };
   /** `clear`: an Opportunistic upstream's own port 53; `fallback`: a configured clear-text server. @default 'clear' */
   readonly role?: 'clear' | 'fallback' | undefined;
+  /** `tcp`: every query over TCP, no UDP (getdns_query's `-l T`). @default 'udp' (TCP only on TC=1) */
+  readonly transport?: 'udp' | 'tcp' | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -122,6 +124,7 @@ export class PlainUpstream implements Upstream {
   readonly #target: ClearTarget;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #tcpOnly: boolean;
   /** Flights that new identical queries may join, by coalescing key. */
   readonly #joinable = new Map<string, Flight>();
   readonly #flights = new Set<Flight>();
@@ -134,7 +137,9 @@ export class PlainUpstream implements Upstream {
     this.privacy = role;
     const host = options.spec.address.includes(':') ? `[${options.spec.address}]` : options.spec.address;
     // Every log line about this upstream says it is clear text.
-    this.id = `${host}#${port} (${role === 'clear' ? 'clear' : 'clear, fallback'})`;
+    this.#tcpOnly = options.transport === 'tcp';
+    const label = `${role === 'clear' ? 'clear' : 'clear, fallback'}${this.#tcpOnly ? ', tcp' : ''}`;
+    this.id = `${host}#${port} (${label})`;
     this.#target = { address: options.spec.address, port, label: this.id };
     this.#clock = options.clock;
     this.#logger = options.logger.child({ upstream: this.id });
@@ -236,6 +241,7 @@ export class PlainUpstream implements Upstream {
 
   async #run(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
     const startedAt = this.#clock.now();
+    if (this.#tcpOnly) return this.#accept(await this.#send('tcp', query, msg, signal), 'tcp', startedAt);
     this.counters.udpQueries++;
     const udp = await this.#send('udp', query, msg, signal);
     if (!isTruncated(udp.answer)) return this.#accept(udp, 'udp', startedAt);

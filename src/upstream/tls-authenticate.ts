@@ -58,6 +58,31 @@ function checkName(target: string, socket: TLSSocket, name: string, peer: Detail
 }
 
 /**
+ * `pinIsTrustAnchor` (getdns_query's way): a matching pin stands in for the CA, and the certificate must
+ * still be for the authentication name when there is one. Only for a fresh handshake with pins.
+ */
+function pinAnchored(
+  socket: TLSSocket,
+  spec: UpstreamSpec,
+  target: string,
+  peer: DetailedPeerCertificate,
+): AuthInfo {
+  const pins = checkPins(peer, spec.pins);
+  if (!pins.matched) throw new PinMismatchError(target, pins.seenPins);
+  const mismatch = spec.authName === undefined ? undefined : checkServerIdentity(spec.authName, peer);
+  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch.message);
+  return {
+    authenticated: true,
+    method: spec.authName === undefined ? 'pin' : 'pin+name',
+    resumed: false,
+    tlsVersion: socket.getProtocol() ?? 'unknown',
+    cipher: socket.getCipher().name,
+    pinDepth: pins.depth,
+    pinSubject: pins.subject,
+  };
+}
+
+/**
  * Throws AuthenticationError unless the connection satisfies the spec: pins only (self-signed allowed),
  * name only (PKIX plus name), or both (both required). `resumable` says whether a resumed session came from
  * our cache, which holds only sessions of authenticated handshakes with this pinset and name.
@@ -84,6 +109,7 @@ export function authenticate(
   // A fresh handshake with no certificate shows `{}` here despite the type (the N3 trap).
   if ((peer as Partial<DetailedPeerCertificate>).raw === undefined)
     fail(target, 'no-certificate', 'no certificate was presented');
+  if (spec.pinIsTrustAnchor === true && spec.pins.length > 0) return pinAnchored(socket, spec, target, peer);
   if (spec.authName !== undefined) checkName(target, socket, spec.authName, peer);
   if (spec.pins.length === 0) return { authenticated: true, method, resumed: false, tlsVersion, cipher };
   const pins = checkPins(peer, spec.pins);

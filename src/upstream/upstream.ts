@@ -18,6 +18,12 @@ export interface UpstreamSpec {
   readonly profile?: UsageProfile | undefined;
   /** The clear-text DNS port used by the Opportunistic fallback. @default 53 */
   readonly clearPort?: number | undefined;
+  /**
+   * With pins and a name: a matching pin stands in for the CA, so the certificate must be for the name but
+   * need not chain to a trusted CA (getdns_query's way, used by `dotstub query`). @default false: the name
+   * through a trusted CA and a pin, both.
+   */
+  readonly pinIsTrustAnchor?: boolean | undefined;
 }
 
 export type UpstreamTransport = 'tls' | 'udp' | 'tcp';
