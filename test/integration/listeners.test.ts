@@ -115,9 +115,9 @@ describe('listeners: bad input gets a clear answer and loses nothing', () => {
     const started = Date.now();
     const [answer] = await tcpQuery(stack.port, [buildQuery('fresh.example', 'A')]);
     assert.equal(parseAnswer(answer!).rcode, 'NOERROR');
-    assert.ok(Date.now() - started < 500);
+    assert.ok(Date.now() - started < 2000, 'a fresh client is served while the stuck one waits');
     const ms = await closed;
-    assert.ok(ms < 1500, `closed after ${ms} ms`);
+    assert.ok(ms < 3000, `closed after ${ms} ms`);
   });
 
   it('cuts off a client that pipelines thousands of queries and never reads, without hurting others', async () => {
@@ -158,7 +158,7 @@ describe('listeners: bad input gets a clear answer and loses nothing', () => {
         r(Date.now() - t);
       });
     });
-    assert.ok(closedAfter >= 400 && closedAfter < 1500, `closed after ${closedAfter} ms`);
+    assert.ok(closedAfter >= 400 && closedAfter < 3000, `closed after ${closedAfter} ms`);
   });
 });
 
