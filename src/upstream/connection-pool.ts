@@ -16,6 +16,10 @@ export interface PoolOptions {
   readonly onConnectionOpened?: (conn: StreamConnection) => void;
 }
 
+/** Queries that may wait for a free slot; beyond this the upstream reports busy at once. */
+const MAX_WAITERS = 4096;
+const SLOT_POLL_MS = 50;
+
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new QueryTimeoutError());
   return new Promise<T>((resolve, reject) => {
@@ -40,6 +44,7 @@ export class ConnectionPool {
   readonly #options: PoolOptions;
   #connections: StreamConnection[] = [];
   #connecting: Promise<StreamConnection> | undefined;
+  #waiters: (() => void)[] = [];
   #closed = false;
 
   constructor(options: PoolOptions) {
@@ -55,13 +60,20 @@ export class ConnectionPool {
    * server's idle close racing our write, RFC 7766 sec. 6.2.4) earns one retry on another connection.
    */
   async exchange(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
-    const conn = await this.#acquire(signal);
-    try {
-      return await conn.send(query, msg, signal);
-    } catch (err) {
-      if (!(err instanceof ConnectionClosedError) || !err.reused || signal.aborted) throw err;
-      const fresh = await this.#acquire(signal);
-      return await fresh.send(query, msg, signal);
+    let retried = false;
+    for (;;) {
+      const conn = await this.#acquire(signal);
+      try {
+        return await conn.send(query, msg, signal);
+      } catch (err) {
+        // Another query took the last slot between our pick and our send: pick again.
+        if (err instanceof UpstreamBusyError && !signal.aborted) continue;
+        if (!(err instanceof ConnectionClosedError) || !err.reused || signal.aborted || retried) throw err;
+        retried = true;
+      } finally {
+        // A slot is free again (or was never taken): the longest-waiting query may try.
+        this.#waiters.shift()?.();
+      }
     }
   }
 
@@ -71,19 +83,38 @@ export class ConnectionPool {
   }
 
   async #acquire(signal: AbortSignal): Promise<StreamConnection> {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 3;) {
       const ready = this.#leastLoaded();
       if (ready !== undefined) return ready;
       if (this.#closed) throw new ConnectionClosedError(this.#options.target, false);
       const live = this.#connections.filter((c) => c.state !== 'closed').length;
       if (this.#connecting === undefined && live >= this.#options.maxConnections) {
-        throw new UpstreamBusyError(this.#options.target);
+        // Every connection is full and no more may open: wait for a slot, within the query's deadline,
+        // rather than fail a burst that the pipelines will absorb in milliseconds.
+        if (this.#waiters.length >= MAX_WAITERS) throw new UpstreamBusyError(this.#options.target);
+        await this.#slot(signal);
+        continue;
       }
+      attempt++;
       this.#connecting ??= this.#open();
       // A shared connect that another query started: wait for it, then pick again (it may be full).
       await raceAbort(this.#connecting, signal);
     }
     throw new UpstreamBusyError(this.#options.target);
+  }
+
+  /** Resolves when a query finishes (or after a short poll, for slots freed by a drained socket). */
+  #slot(signal: AbortSignal): Promise<void> {
+    let wake: () => void = () => undefined;
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, SLOT_POLL_MS).unref();
+    });
+    this.#waiters.push(wake);
+    return raceAbort(woken, signal).finally(() => {
+      const at = this.#waiters.indexOf(wake);
+      if (at >= 0) this.#waiters.splice(at, 1);
+    });
   }
 
   #leastLoaded(): StreamConnection | undefined {
@@ -109,6 +140,8 @@ export class ConnectionPool {
   /** Forgets a closed connection (called from the connection's `closed` event). */
   remove(conn: StreamConnection): void {
     this.#connections = this.#connections.filter((c) => c !== conn);
+    // Room for a new connection: let a waiting query try.
+    this.#waiters.shift()?.();
   }
 
   async close(): Promise<void> {

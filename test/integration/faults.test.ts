@@ -169,4 +169,20 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
       assert.equal(up!.queries.length, 1);
     });
   });
+  it("queues a burst beyond the connections' in-flight caps instead of failing it", async () => {
+    await withStack(
+      [{ onQuery: () => ({ delayMs: 100 }) }],
+      async (stack, [up]) => {
+        const answers = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => ask(stack, `burst${i}.example`)),
+        );
+        assert.deepEqual(
+          answers.map((a) => a.rcode),
+          Array.from({ length: 12 }, () => 'NOERROR'),
+        );
+        assert.equal(up!.connections, 1, 'the pool stayed within its bound');
+      },
+      { maxConnectionsPerUpstream: 1, maxInFlightPerConnection: 2 },
+    );
+  });
 });
