@@ -42,6 +42,7 @@ export default tseslint.config(
   },
   // Layering: dns <- upstream <- resolver <- server <- cli. A lower layer never imports a higher one.
   ...[
+    ['control', ['dns', 'upstream', 'resolver', 'server', 'cli', 'config']],
     ['dns', ['upstream', 'resolver', 'server', 'cli', 'config']],
     ['upstream', ['resolver', 'server', 'cli', 'config']],
     ['resolver', ['server', 'cli']],

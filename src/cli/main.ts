@@ -1,23 +1,18 @@
 #!/usr/bin/env node
 /** The `dotstub` command: parses arguments, runs the subcommand, maps error codes to exit codes. */
-import { parseArgs } from 'node:util';
 import { DotstubError } from '../errors.js';
-import { pinCommand } from './pin-command.js';
-import { queryCommand } from './query-command.js';
-import { RUN_OPTIONS, RUN_USAGE, runCommand } from './run-command.js';
+import { COMMANDS } from './commands.js';
 
 const USAGE = `dotstub: a DNS-over-TLS stub resolver
 
-usage: dotstub <command> [options]
+usage: dotstub <command> [options]   (dotstub <command> --help for its options)
 
 commands:
-  run       start the resolver daemon (see dotstub run --help)
-  pin       print a server's certificate chain and SPKI pins (see dotstub pin --help)
-  query     ask one question the getdns_query way, and see how it was answered (see dotstub query --help)
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`)
+  .join('\n')}
   help      show this text
-  version   print the version
-
-${RUN_USAGE}`;
+  version   print the version`;
 
 /** Exit codes by error code, so scripts can tell a bad config from a busy port. */
 const EXIT_CODES: Record<string, number> = {
@@ -40,24 +35,9 @@ async function version(): Promise<string> {
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const entry = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (entry !== undefined) return (await entry.load()).main(rest);
   switch (command) {
-    case 'run': {
-      if (rest.includes('--help') || rest.includes('-h')) {
-        process.stdout.write(`${RUN_USAGE}\n`);
-        return 0;
-      }
-      const { values } = parseArgs({
-        args: rest,
-        options: RUN_OPTIONS,
-        strict: true,
-        allowPositionals: false,
-      });
-      return runCommand(values);
-    }
-    case 'pin':
-      return pinCommand(rest);
-    case 'query':
-      return queryCommand(rest);
     case 'version':
     case '--version':
     case '-v':

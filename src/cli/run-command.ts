@@ -1,6 +1,8 @@
 /** `dotstub run`: load the configuration, start the daemon, and stop it gracefully on SIGTERM or SIGINT. */
+import { parseArgs } from 'node:util';
 import { buildDaemonConfig, type RunFlags } from '../config/daemon-config.js';
 import { formatHostPort } from '../config/addresses.js';
+import { controlSocketPath, currentScope } from '../config/paths.js';
 import { ConfigError } from '../errors.js';
 import { startDaemon } from '../server/daemon.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
@@ -12,7 +14,7 @@ const SHUTDOWN_GRACE_MS = 5000;
 
 export const RUN_USAGE = `usage: dotstub run [--config FILE] [--listen ADDR[@PORT]]... [--upstream IP[#PORT][~AUTHNAME]]...
                   [-K|--pin 'pin-sha256="BASE64"']... [-m|-n] [--ca-file FILE]
-                  [--log-level error|warn|info|debug]
+                  [--log-level error|warn|info|debug] [--control SOCKET]
   -m  Strict profile: authenticated TLS only, never clear text (the default)
   -n  Opportunistic profile: TLS when possible, clear DNS to port 53 when TLS cannot be set up`;
 
@@ -23,6 +25,7 @@ export const RUN_OPTIONS = {
   pin: { type: 'string', short: 'K', multiple: true },
   'ca-file': { type: 'string' },
   'log-level': { type: 'string' },
+  control: { type: 'string' },
   // getdns_query's -m (authentication required: Strict) and -n (none: Opportunistic).
   strict: { type: 'boolean', short: 'm' },
   opportunistic: { type: 'boolean', short: 'n' },
@@ -35,6 +38,7 @@ export interface RunValues {
   pin?: string[] | undefined;
   'ca-file'?: string | undefined;
   'log-level'?: string | undefined;
+  control?: string | undefined;
   strict?: boolean | undefined;
   opportunistic?: boolean | undefined;
 }
@@ -44,6 +48,21 @@ function profileFlag(values: RunValues): UsageProfile | undefined {
     throw new ConfigError('-m/-n', 'choose one: -m (Strict, authentication required) or -n (Opportunistic)');
   }
   return values.strict === true ? 'strict' : values.opportunistic === true ? 'opportunistic' : undefined;
+}
+
+/** `dotstub run ARGS`: parses the flags, then runs until a signal stops the daemon. */
+export async function runMain(args: readonly string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  const { values } = parseArgs({
+    args: [...args],
+    options: RUN_OPTIONS,
+    strict: true,
+    allowPositionals: false,
+  });
+  return runCommand(values);
 }
 
 /** Resolves with the exit code once the daemon has stopped. */
@@ -60,7 +79,12 @@ export async function runCommand(values: RunValues): Promise<number> {
   const config = buildDaemonConfig(flags);
   const logger = createLogger({ level: config.logLevel });
   for (const warning of config.warnings) logger.warn(warning);
-  const daemon = await startDaemon({ ...config, logger });
+  const control =
+    values.control === undefined
+      ? { path: controlSocketPath(currentScope()), required: false }
+      : { path: values.control, required: true };
+  const daemon = await startDaemon({ ...config, logger, control });
+  daemon.control?.handle('ping', () => ({ pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }));
   logger.info('ready', {
     listen: daemon.addresses.map(formatHostPort).join(','),
     upstreams: config.upstreams.map(formatUpstream).join(','),

@@ -16,6 +16,7 @@ import {
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { ControlServer } from './control-server.js';
 import { newServerCounters, type QueryContext, type ServerCounters } from './query-handler.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
@@ -45,6 +46,11 @@ export interface DaemonOptions {
   readonly backoff?: BackoffPolicy;
   readonly logger: Logger;
   readonly clock?: Clock;
+  /**
+   * The control socket `dotstub status` and friends talk to. `required: false` (the default path) only
+   * warns when another daemon already holds it; an explicit path that cannot be opened stops the start.
+   */
+  readonly control?: { readonly path: string; readonly required: boolean } | undefined;
 }
 
 export interface BoundAddress {
@@ -57,6 +63,8 @@ export interface Daemon {
   readonly resolver: Resolver;
   readonly upstreams: readonly TlsUpstream[];
   readonly counters: ServerCounters;
+  /** Where features add their control methods (status, reload, cache flush...); undefined without a socket. */
+  readonly control: ControlServer | undefined;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -108,6 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const udp: UdpListener[] = [];
   const tcp: TcpListener[] = [];
   const addresses: BoundAddress[] = [];
+  let control: ControlServer | undefined;
   try {
     for (const spec of options.listen) {
       const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
@@ -117,6 +126,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       addresses.push({ host: spec.host, port: bound.udp.port });
     }
     if (addresses.length === 0) throw new ListenError('no listen address could be bound');
+    control = await openControl(options);
   } catch (err) {
     await Promise.all([...udp, ...tcp].map((l) => l.close()));
     resolver.destroy();
@@ -128,17 +138,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     resolver,
     upstreams,
     counters,
+    control,
     close: () =>
       (closing ??= (async () => {
+        await control?.close();
         await Promise.all([...udp, ...tcp].map((l) => l.close()));
         await resolver.close();
       })()),
     destroy: () => {
+      void control?.close();
       for (const l of tcp) l.destroy();
       void Promise.all(udp.map((l) => l.close()));
       resolver.destroy();
     },
   };
+}
+
+async function openControl(options: DaemonOptions): Promise<ControlServer | undefined> {
+  if (options.control === undefined) return undefined;
+  try {
+    return await ControlServer.listen(options.control.path, options.logger);
+  } catch (err) {
+    if (options.control.required) throw err;
+    options.logger.warn('no control socket: dotstub status cannot reach this daemon', {
+      cause: describeCause(err),
+    });
+    return undefined;
+  }
 }
 
 /** UDP and TCP on one address and port; with port 0, TCP takes the port UDP was given (retried if TCP finds it taken). */

@@ -1,0 +1,28 @@
+/**
+ * The table of `dotstub` subcommands. Each is loaded only when it runs, so `dotstub query` does not pay for
+ * the daemon's modules at start-up (cold start counts: a stub answers the machine's first lookup).
+ * A command module exports `main(args)`, resolving with the exit code.
+ */
+export interface CommandModule {
+  main(args: readonly string[]): Promise<number>;
+}
+
+export interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<CommandModule>;
+}
+
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  run: {
+    summary: 'start the resolver daemon',
+    load: async () => ({ main: (await import('./run-command.js')).runMain }),
+  },
+  pin: {
+    summary: "print a server's certificate chain and SPKI pins",
+    load: async () => ({ main: (await import('./pin-command.js')).pinCommand }),
+  },
+  query: {
+    summary: 'ask one question the getdns_query way, and see how it was answered',
+    load: async () => ({ main: (await import('./query-command.js')).queryCommand }),
+  },
+};
