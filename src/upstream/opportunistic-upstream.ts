@@ -66,6 +66,16 @@ export class OpportunisticUpstream implements Upstream {
     return this.#inClear;
   }
 
+  /** True while a TLS re-upgrade probe runs. */
+  get probing(): boolean {
+    return this.#probing;
+  }
+
+  /** Clock time of the next TLS probe while in clear text. */
+  get nextProbeAt(): number {
+    return this.#nextProbeAt;
+  }
+
   get tls(): TlsUpstream {
     return this.#options.tls;
   }

@@ -145,6 +145,11 @@ export class PlainUpstream implements Upstream {
     this.#logger = options.logger.child({ upstream: this.id });
   }
 
+  /** Upstream queries waiting for their answer (coalesced callers share one). */
+  get inFlight(): number {
+    return this.#flights.size;
+  }
+
   exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError(this.id, false));
     if (options.signal.aborted)

@@ -14,6 +14,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
 import { InFlightTable } from './in-flight-table.js';
+import { isPadded, type ConnectionStats } from './upstream-stats.js';
 import type { AuthInfo, UpstreamAnswer, UpstreamTransport } from './upstream.js';
 
 export type ConnectionState = 'open' | 'draining' | 'closed';
@@ -37,6 +38,8 @@ export interface StreamConnectionOptions {
   readonly padBlock: number;
   readonly keepalive: boolean;
   readonly auth?: AuthInfo | undefined;
+  /** Where this connection counts reuse, deaths, padding, keepalive and round-trip times (its upstream's). */
+  readonly stats?: ConnectionStats | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events?: ConnectionEvents;
@@ -53,6 +56,7 @@ export class StreamConnection {
   #queriesSent = 0;
   #lastAnswerAt: number;
   #serverIdleMs: number | undefined;
+  #ours = false;
 
   constructor(socket: Duplex, options: StreamConnectionOptions) {
     this.#socket = socket;
@@ -85,6 +89,13 @@ export class StreamConnection {
   get auth(): AuthInfo | undefined {
     return this.#options.auth;
   }
+  /** The server's RFC 7828 idle timeout in ms, if it sent one. */
+  get serverKeepaliveMs(): number | undefined {
+    return this.#serverIdleMs;
+  }
+  get queriesSent(): number {
+    return this.#queriesSent;
+  }
 
   /** True when this connection should not take another query now. */
   busy(): boolean {
@@ -108,6 +119,7 @@ export class StreamConnection {
       keepalive: this.#options.keepalive,
     });
     const reused = this.#queriesSent > 0;
+    if (reused && this.#options.stats !== undefined) this.#options.stats.counters.connectionsReused++;
     const sentAt = this.#options.clock.now();
     return new Promise<UpstreamAnswer>((resolve, reject) => {
       const onAbort = (): void => {
@@ -143,6 +155,8 @@ export class StreamConnection {
   }
 
   destroy(err?: Error): void {
+    // Our own decision (shutdown, pool destroy): not a death to count against the server.
+    this.#ours = true;
     this.#terminate(err);
   }
 
@@ -165,7 +179,9 @@ export class StreamConnection {
       return;
     }
     const entry = isResponse(frame) ? this.#table.take(msg.id, msg.question?.key) : undefined;
+    const stats = this.#options.stats;
     if (entry === undefined) {
+      if (stats !== undefined) stats.counters.unmatchedAnswers++;
       this.#options.events?.unmatched?.();
       this.#options.logger.debug('dropped an answer that matches no query in flight', {
         upstream: this.#options.target,
@@ -173,6 +189,11 @@ export class StreamConnection {
       return;
     }
     this.#lastAnswerAt = this.#options.clock.now();
+    if (stats !== undefined) {
+      stats.rtt.add(this.#lastAnswerAt - entry.sentAt);
+      stats.counters.lastAnswerAt = this.#lastAnswerAt;
+      if (isPadded(msg)) stats.counters.paddedAnswers++;
+    }
     this.#noteKeepalive(frame, msg);
     entry.resolve({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
     if (this.#table.size === 0 && this.#state === 'draining') this.#endGracefully();
@@ -183,6 +204,7 @@ export class StreamConnection {
     const ms = keepaliveTimeoutMs(frame, msg);
     if (ms === undefined) return;
     this.#serverIdleMs = ms;
+    if (this.#options.stats !== undefined) this.#options.stats.counters.keepaliveMs = ms;
     // RFC 7828 sec. 3.2.2: a TIMEOUT of 0 means send no new queries on this connection.
     if (ms === 0 && this.#state === 'open') this.#state = 'draining';
   }
@@ -190,7 +212,8 @@ export class StreamConnection {
   /** A query gave up waiting. If nothing was answered since it was sent, the connection is dead. */
   #onAbandoned(sentAt: number): void {
     if (this.#lastAnswerAt < sentAt && this.#state !== 'closed') {
-      this.#terminate(new QueryTimeoutError(`${this.#options.target} stopped answering`));
+      // The query that gave up has left the table already: it was still waiting, so count a death while reading.
+      this.#terminate(new QueryTimeoutError(`${this.#options.target} stopped answering`), true);
     } else {
       this.#armTimer();
     }
@@ -224,15 +247,25 @@ export class StreamConnection {
     this.#finish(undefined);
   }
 
-  #terminate(err: Error | undefined): void {
+  #terminate(err: Error | undefined, waiting = this.#table.size > 0): void {
     if (this.#state === 'closed' && this.#table.size === 0) {
       this.#socket.destroy();
       return;
     }
+    this.#countDeath(waiting);
     this.#state = 'closed';
     this.#table.failAll(err ?? new Error('the connection closed'));
     this.#socket.destroy();
     this.#finish(err);
+  }
+
+  /** A connection that was not ours to end: say what it was doing (dnsdist's "died reading/sending"). */
+  #countDeath(waiting: boolean): void {
+    const counters = this.#options.stats?.counters;
+    if (counters === undefined || this.#state === 'closed' || this.#ours) return;
+    if (this.#socket.writableLength > 0) counters.diedWhileWriting++;
+    else if (waiting) counters.diedWhileReading++;
+    else counters.closedByServer++;
   }
 
   #finish(err: Error | undefined): void {

@@ -6,10 +6,18 @@ import { createSecureContext, rootCertificates, type SecureContext } from 'node:
 import type { ParsedMessage } from '../dns/wire.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { RttWindow } from '../util/rtt-window.js';
+import { QueryTimeoutError } from '../errors.js';
 import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
 import { connectTls, type SessionCache } from './tls-connect.js';
+import {
+  handshakeFailureCause,
+  newTlsUpstreamCounters,
+  type ConnectionStats,
+  type TlsUpstreamCounters,
+} from './upstream-stats.js';
 import type { PrivacyLevel } from './usage-profile.js';
 import {
   type AuthInfo,
@@ -35,16 +43,6 @@ export interface TlsUpstreamOptions {
   readonly logger: Logger;
 }
 
-export interface TlsUpstreamCounters {
-  connectionsOpened: number;
-  resumptions: number;
-  /** Connections used without authentication (Opportunistic only). */
-  unauthenticated: number;
-  unmatchedAnswers: number;
-  queries: number;
-  answers: number;
-}
-
 /** One session cache for the process: sessions survive a pool's connections being recycled. */
 const sessions: SessionCache = new Map();
 
@@ -59,16 +57,13 @@ export function buildSecureContext(
 export class TlsUpstream implements Upstream {
   readonly id: string;
   readonly spec: UpstreamSpec;
-  readonly counters: TlsUpstreamCounters = {
-    connectionsOpened: 0,
-    unauthenticated: 0,
-    resumptions: 0,
-    unmatchedAnswers: 0,
-    queries: 0,
-    answers: 0,
-  };
+  readonly counters: TlsUpstreamCounters = newTlsUpstreamCounters();
+  /** Round-trip times of the last answers on the wire (ours to the server and back). */
+  readonly rtt = new RttWindow();
+  readonly #stats: ConnectionStats = { counters: this.counters, rtt: this.rtt };
   readonly #pool: ConnectionPool;
   #lastAuth: AuthInfo | undefined;
+  #lastFullAuth: AuthInfo | undefined;
   readonly #connectFailureListeners: ((err: unknown) => void)[] = [];
 
   constructor(options: TlsUpstreamOptions) {
@@ -88,12 +83,15 @@ export class TlsUpstream implements Upstream {
         clock: options.clock,
       }).catch((err: unknown) => {
         // Reported even when no query waits any more (its deadline passed first): the failure is a fact.
+        this.counters.handshakeFailures[handshakeFailureCause(err)]++;
         for (const listener of this.#connectFailureListeners) listener(err);
         throw err;
       });
       this.counters.connectionsOpened++;
       if (auth.resumed) this.counters.resumptions++;
       this.#lastAuth = auth;
+      // A resumed session shows no certificate: keep what the last full handshake proved, for status.
+      if (!auth.resumed) this.#lastFullAuth = auth;
       if (!auth.authenticated) {
         this.counters.unauthenticated++;
         logger.rateLimited(
@@ -118,12 +116,10 @@ export class TlsUpstream implements Upstream {
         // RFC 7828 sec. 3.2.1: ask for the server's idle timeout on TCP and TLS.
         keepalive: true,
         auth,
+        stats: this.#stats,
         clock: options.clock,
         logger,
         events: {
-          unmatched: () => {
-            this.counters.unmatchedAnswers++;
-          },
           closed: (conn) => {
             this.#pool.remove(conn);
           },
@@ -135,6 +131,14 @@ export class TlsUpstream implements Upstream {
 
   get privacy(): PrivacyLevel {
     return this.#lastAuth?.authenticated === false ? 'encrypted' : 'authenticated';
+  }
+
+  /** How the newest connection was set up, and what the newest full (not resumed) handshake proved. */
+  get lastAuth(): AuthInfo | undefined {
+    return this.#lastAuth;
+  }
+  get lastFullAuth(): AuthInfo | undefined {
+    return this.#lastFullAuth;
   }
 
   /** Calls `listener` whenever a connection attempt fails (TCP, TLS or authentication). */
@@ -153,9 +157,15 @@ export class TlsUpstream implements Upstream {
 
   async exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer> {
     this.counters.queries++;
-    const answer = await this.#pool.exchange(query, msg, options.signal);
-    this.counters.answers++;
-    return answer;
+    try {
+      const answer = await this.#pool.exchange(query, msg, options.signal);
+      this.counters.answers++;
+      return answer;
+    } catch (err) {
+      if (err instanceof QueryTimeoutError) this.counters.timeouts++;
+      else this.counters.failures++;
+      throw err;
+    }
   }
 
   close(): Promise<void> {
