@@ -18,6 +18,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { ControlServer } from './control-server.js';
 import { newServerCounters, type QueryContext, type ServerCounters } from './query-handler.js';
+import { buildStatusSnapshot, type StatusSection } from './status-snapshot.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
 
@@ -65,6 +66,11 @@ export interface Daemon {
   readonly counters: ServerCounters;
   /** Where features add their control methods (status, reload, cache flush...); undefined without a socket. */
   readonly control: ControlServer | undefined;
+  /**
+   * Parts other features add to the `status` answer, by name: `statusSections.set('cache', () => ({...}))`
+   * appears as `sections.cache` (see status-snapshot.ts).
+   */
+  readonly statusSections: Map<string, StatusSection>;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -133,12 +139,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   let closing: Promise<void> | undefined;
+  const statusSections = new Map<string, StatusSection>();
+  const listen = addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}@${a.port}`);
+  const statusSource = { resolver, counters, listen, strategy: options.selection, statusSections, clock };
+  control?.handle('status', () => buildStatusSnapshot(statusSource));
   return {
     addresses,
     resolver,
     upstreams,
     counters,
     control,
+    statusSections,
     close: () =>
       (closing ??= (async () => {
         await control?.close();

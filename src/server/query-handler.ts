@@ -13,7 +13,7 @@ import {
   type ParsedMessage,
 } from '../dns/wire.js';
 import { errorAnswer, truncateAnswer } from '../dns/edns.js';
-import type { Resolver } from '../resolver/resolver.js';
+import type { Resolver, ResolveResult } from '../resolver/resolver.js';
 import type { Logger } from '../util/logger.js';
 
 export type ClientTransport = 'udp' | 'tcp';
@@ -24,10 +24,22 @@ export interface ServerCounters {
   notimp: number;
   dropped: number;
   truncated: number;
+  /** Resolver answers by the upstream transport that gave them (locally made SERVFAILs count in neither). */
+  upstreamAnswers: { tls: number; clear: number };
+  /** Resolver answers sent to clients, by RCODE (index 0-15); FORMERR and NOTIMP made here are counted above. */
+  rcodes: number[];
 }
 
 export function newServerCounters(): ServerCounters {
-  return { queries: { udp: 0, tcp: 0 }, formerr: 0, notimp: 0, dropped: 0, truncated: 0 };
+  return {
+    queries: { udp: 0, tcp: 0 },
+    formerr: 0,
+    notimp: 0,
+    dropped: 0,
+    truncated: 0,
+    upstreamAnswers: { tls: 0, clear: 0 },
+    rcodes: new Array<number>(16).fill(0),
+  };
 }
 
 export interface QueryContext {
@@ -67,9 +79,19 @@ export async function answerQuery(
     return errorAnswer(raw, msg, RCODE.FORMERR);
   }
   const result = await ctx.resolver.resolve(raw, msg);
+  countAnswer(ctx.counters, result);
   if (ctx.logger.enabled('debug'))
     ctx.logger.debug('answered', { transport, q: msg.question.key, via: result.via?.upstream ?? 'none' });
   return transport === 'udp' ? fitUdp(result.answer, msg, ctx.counters) : result.answer;
+}
+
+/** Integer increments only: this runs for every answer. */
+function countAnswer(counters: ServerCounters, result: ResolveResult): void {
+  const transport = result.via?.answer.transport;
+  if (transport === 'tls') counters.upstreamAnswers.tls++;
+  else if (transport !== undefined) counters.upstreamAnswers.clear++;
+  const rcode = (result.answer[3] ?? 0) & 0x0f;
+  counters.rcodes[rcode] = (counters.rcodes[rcode] ?? 0) + 1;
 }
 
 /** RFC 1035 sec. 4.2.1 / RFC 6891 sec. 7: too big for the client's UDP size -> TC=1 and retry over TCP. */
