@@ -2,8 +2,9 @@
  * The daemon's end of the control channel (see src/control/protocol.ts). Only the owner and the group may
  * connect (mode 0660 in a 0750 directory): status shows upstream state, and reload or cache flush change it.
  * A stale socket left by a crash is replaced; a live one means another daemon runs, and we say so.
+ * As root, the group is the OS's admin group (admin-group.ts), so admins need no sudo for `dotstub status`.
  */
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import {
@@ -14,6 +15,7 @@ import {
 } from '../control/protocol.js';
 import { describeCause, ListenError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
+import { systemAdminGroup } from './admin-group.js';
 
 const isPipe = (path: string): boolean => path.startsWith('\\\\.\\pipe\\');
 
@@ -43,6 +45,28 @@ function socketIsLive(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * As root: the socket, and the directory if we made it, go to the admin group. A directory that was there
+ * before (`--control /tmp/x.sock`) is not ours to change.
+ */
+async function shareWithAdmins(path: string, dir: string | undefined, logger: Logger): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const group = await systemAdminGroup();
+  if (group === undefined) {
+    logger.debug('no admin group found: the control socket is for root only');
+    return;
+  }
+  try {
+    if (dir !== undefined) await chown(dir, 0, group.gid);
+    await chown(path, 0, group.gid);
+  } catch (err) {
+    logger.warn('could not give the control socket to the admin group', {
+      group: group.name,
+      cause: describeCause(err),
+    });
+  }
+}
+
 export class ControlServer {
   readonly path: string;
   readonly #handlers = new Map<string, ControlHandler>();
@@ -62,8 +86,9 @@ export class ControlServer {
 
   static async listen(path: string, logger: Logger): Promise<ControlServer> {
     const control = new ControlServer(path, logger);
+    let createdDir: string | undefined;
     if (!isPipe(path)) {
-      await mkdir(dirname(path), { recursive: true, mode: 0o750 });
+      createdDir = await mkdir(dirname(path), { recursive: true, mode: 0o750 });
       if (await socketIsLive(path))
         throw new ListenError(
           `control socket ${path} is in use: another dotstub daemon is running (stop it first, or give this one --control PATH)`,
@@ -79,7 +104,10 @@ export class ControlServer {
       });
       server.listen(path, resolve);
     });
-    if (!isPipe(path)) await chmod(path, 0o660);
+    if (!isPipe(path)) {
+      await chmod(path, 0o660);
+      await shareWithAdmins(path, createdDir === undefined ? undefined : dirname(path), logger);
+    }
     control.#server = server;
     return control;
   }
