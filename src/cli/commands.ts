@@ -21,6 +21,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "print a server's certificate chain and SPKI pins",
     load: async () => ({ main: (await import('./pin-command.js')).pinCommand }),
   },
+  status: {
+    summary: 'show what the running daemon does: upstreams, authentication, counters',
+    load: async () => ({ main: (await import('./status-command.js')).statusCommand }),
+  },
   query: {
     summary: 'ask one question the getdns_query way, and see how it was answered',
     load: async () => ({ main: (await import('./query-command.js')).queryCommand }),
