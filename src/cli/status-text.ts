@@ -40,7 +40,11 @@ export function reason(u: UpstreamStatus, options: TextOptions = {}): string {
     case 'probing':
       return `being probed after ${failure(u)}`;
     case 'clear':
-      return `TLS could not be set up (${failure(u)}): answering in CLEAR TEXT, next TLS probe in ${formatDuration(u.nextProbeInMs ?? 0)}`;
+      return `TLS could not be set up (${failure(u)}): answering in CLEAR TEXT, ${
+        (u.nextProbeInMs ?? 0) > 0
+          ? `next TLS probe in ${formatDuration(u.nextProbeInMs ?? 0)}`
+          : 'TLS is tried again with the next query'
+      }`;
     default:
       return u.lastAnswerAgoMs === null
         ? `${u.state === 'connected' ? 'connected' : 'ready'}, no answer yet`

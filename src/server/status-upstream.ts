@@ -115,7 +115,9 @@ export function upstreamStatus(upstream: Upstream, health: UpstreamHealth, at: M
   const opportunistic = upstream instanceof OpportunisticUpstream ? upstream : undefined;
   const tls = upstream instanceof TlsUpstream ? upstream : opportunistic?.tls;
   const plain = upstream instanceof PlainUpstream ? upstream : undefined;
-  const lastError = health.lastError;
+  // In clear text the queries succeed: what put it there is the TLS failure, not a query's.
+  const lastError =
+    opportunistic?.inClear === true ? (opportunistic.downgradeCause ?? health.lastError) : health.lastError;
   const base: UpstreamStatus = {
     id: upstream.id,
     address: addressOf(upstream),

@@ -47,6 +47,7 @@ export class OpportunisticUpstream implements Upstream {
   #probes = 0;
   #nextProbeAt = 0;
   #probing = false;
+  #downgradeCause: Error | undefined;
 
   constructor(options: OpportunisticOptions) {
     this.#options = options;
@@ -69,6 +70,11 @@ export class OpportunisticUpstream implements Upstream {
   /** True while a TLS re-upgrade probe runs. */
   get probing(): boolean {
     return this.#probing;
+  }
+
+  /** Why TLS could not be set up, the last time the upstream went to clear text. */
+  get downgradeCause(): Error | undefined {
+    return this.#downgradeCause;
   }
 
   /** Clock time of the next TLS probe while in clear text. */
@@ -97,6 +103,7 @@ export class OpportunisticUpstream implements Upstream {
   #downgrade(cause: unknown): void {
     if (this.#inClear) return;
     this.#inClear = true;
+    this.#downgradeCause = cause instanceof Error ? cause : new Error(String(cause));
     this.counters.downgrades++;
     this.#probes = 0;
     this.#scheduleProbe();

@@ -9,6 +9,7 @@ import { callDaemon } from '../../src/cli/control-client.js';
 import { statusCommand, type StatusIo } from '../../src/cli/status-command.js';
 import type { StatusSnapshot, UpstreamStatus } from '../../src/control/status-types.js';
 import { buildQuery, parseAnswer, tcpQuery, udpQuery } from '../helpers/dns-messages.js';
+import { startFakePlain } from '../helpers/fake-plain.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../helpers/fake-upstream.js';
 import { spec, startStack, type Stack, type StackOptions } from '../helpers/stack.js';
 import { getTestPki } from '../helpers/test-certs.js';
@@ -217,6 +218,51 @@ describe('dotstub status', () => {
       },
       { timeoutMs: 800 },
     );
+  });
+
+  it('shows an Opportunistic upstream whose TLS port refuses as in clear text, and counts the downgrade', async () => {
+    // A port that was just closed: connecting to it is refused.
+    const gone = await startFakeUpstream({});
+    await gone.close();
+    const plain = await startFakePlain();
+    const path = controlPath();
+    const stack = await startStack({
+      upstreams: [
+        {
+          address: '127.0.0.1',
+          port: gone.port,
+          authName: 'dot.test',
+          pins: [],
+          profile: 'opportunistic',
+          clearPort: plain.port,
+        },
+      ],
+      control: { path, required: true },
+    });
+    try {
+      assert.equal(await ask(stack, 'clear.example'), 'NOERROR');
+      const s = await status(path);
+      const u = upstream(s, 0);
+      assert.equal(u.state, 'clear');
+      assert.equal(u.profile, 'opportunistic');
+      assert.equal(u.handshakeFailures.refused, 1);
+      assert.deepEqual([u.counters.downgrades, u.counters.clearQueries, u.counters.answers], [1, 1, 0]);
+      assert.ok(u.nextProbeInMs !== null);
+      assert.equal(s.global.downgrades, 1);
+      assert.deepEqual(s.global.answersByTransport, { tls: 0, clear: 1 });
+      const text = await cli(['--control', path]);
+      assert.match(
+        text.out,
+        new RegExp(
+          `^in use: {2}127\\.0\\.0\\.1#${gone.port}~dot\\.test \\(in CLEAR TEXT; TLS could not be set up \\(refused: `,
+          'm',
+        ),
+      );
+      assert.match(text.out, /^ {2}clear text {3}1 downgrades, 0 upgrades, 1 queries in clear$/m);
+    } finally {
+      await stack.close();
+      await plain.close();
+    }
   });
 
   it('merges the sections other features register, and isolates one that throws', async () => {
