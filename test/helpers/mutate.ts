@@ -23,9 +23,9 @@ const OPS: readonly Op[] = [
   // Cut it short.
   (m, rand, from) => Buffer.from(m.subarray(0, from + rand(m.length - from))),
   // A count that lies: 0 to 3, or 0xffff.
-  (m, rand) => {
+  (m, rand, from) => {
     const out = Buffer.from(m);
-    if (out.length < 12) return out;
+    if (out.length < 12 || from > 4) return out;
     out.writeUInt16BE(rand(5) === 0 ? 0xffff : rand(4), 4 + 2 * rand(4));
     return out;
   },
