@@ -1,7 +1,7 @@
 // Helpers for the bad-input and load tests: unhandled-rejection capture, a forced GC for "memory back near
 // its start", a memory sampler, and clients that send many messages over one UDP socket or TCP connection.
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { frame, FrameReader } from './dns-answer.js';
@@ -121,4 +121,59 @@ export function tcpPipeline(
       resolve(answers);
     });
   });
+}
+
+/** One TCP connection that asks queries one after another (a resolver library's persistent connection). */
+export class SequentialTcpClient {
+  readonly #sock: Socket;
+  readonly #ready: Promise<void>;
+  #waiting: ((answer: Buffer | Error) => void) | undefined;
+  #closed = false;
+
+  constructor(port: number) {
+    this.#sock = connect(port, '127.0.0.1');
+    this.#ready = new Promise((resolve, reject) => {
+      this.#sock.once('connect', resolve);
+      this.#sock.once('error', reject);
+    });
+    const reader = new FrameReader((a) => {
+      const w = this.#waiting;
+      this.#waiting = undefined;
+      w?.(a);
+    });
+    this.#sock.on('data', (c: Buffer) => {
+      reader.push(c);
+    });
+    this.#sock.on('error', () => undefined);
+    this.#sock.on('close', () => {
+      this.#closed = true;
+      this.#waiting?.(new Error('connection closed'));
+    });
+  }
+
+  /** Resolves once connected. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  async ask(query: Buffer, timeoutMs: number): Promise<Buffer> {
+    await this.#ready;
+    if (this.#closed) throw new Error('connection closed');
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting = undefined;
+        reject(new Error('TCP query timed out'));
+      }, timeoutMs);
+      this.#waiting = (a) => {
+        clearTimeout(timer);
+        if (a instanceof Error) reject(a);
+        else resolve(a);
+      };
+      this.#sock.write(frame(query));
+    });
+  }
+
+  close(): void {
+    this.#sock.destroy();
+  }
 }
