@@ -191,12 +191,20 @@ export class Resolver {
     }
     if (entry.health.failed(error, clock.now())) {
       const state = entry.health.state;
-      const seconds = state.kind === 'backingOff' ? ((state.until - clock.now()) / 1000).toFixed(1) : '0';
-      logger.rateLimited('warn', `backoff:${entry.upstream.id}`, 1000, 'upstream failed; backing off', {
-        upstream: entry.upstream.id,
-        retry_in_s: seconds,
-        cause: error.message,
-      });
+      const waitMs = state.kind === 'backingOff' ? state.until - clock.now() : 0;
+      // One line per upstream per backoff step: while every upstream is down, probes are promoted about once
+      // a second, so a fixed interval would log that often for the whole outage (openwrt/packages#13726).
+      logger.rateLimited(
+        'warn',
+        `backoff:${entry.upstream.id}`,
+        Math.max(1000, waitMs),
+        'upstream failed; backing off',
+        {
+          upstream: entry.upstream.id,
+          retry_in_s: (waitMs / 1000).toFixed(1),
+          cause: error.message,
+        },
+      );
     } else {
       logger.debug('upstream attempt failed', { upstream: entry.upstream.id, cause: error.message });
     }
