@@ -101,7 +101,8 @@ function applyFileStep(root: string, step: Exclude<Step, { kind: 'run' }>): void
         rmdirSync(path);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        // Not empty, gone, or (StateDirectory= under DynamicUser) a symlink systemd made: left as it is.
+        if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
       }
   }
 }

@@ -146,10 +146,12 @@ export function installPlan(
   const files: ManifestFile[] = [];
   const dirs: string[] = [];
   const configDir = parent(layout, layout.config);
-  if (!facts.exists(configDir) || facts.manifest?.dirs.includes(configDir) === true) {
-    dirs.push(configDir);
-    steps.push({ kind: 'mkdir', path: configDir, mode: 0o755 });
-  }
+  const manifestDir = parent(layout, layout.manifest);
+  // A directory is install's when it created it (now, or the first time: the old manifest says so).
+  const ours = (dir: string): boolean => !facts.exists(dir) || facts.manifest?.dirs.includes(dir) === true;
+  if (ours(configDir)) dirs.push(configDir);
+  if (ours(manifestDir) && manifestDir !== configDir) dirs.push(manifestDir);
+  steps.push({ kind: 'mkdir', path: configDir, mode: 0o755 });
   const unit = serviceFile(layout);
   if (unit !== undefined) {
     steps.push({ kind: 'write', path: unit.path, content: unit.content, mode: 0o644 });
@@ -164,7 +166,7 @@ export function installPlan(
   }
   const manifest: ServiceManifest = { version: 1, init: layout.init, files, dirs };
   steps.push(
-    { kind: 'mkdir', path: parent(layout, layout.manifest), mode: 0o755 },
+    { kind: 'mkdir', path: manifestDir, mode: 0o755 },
     { kind: 'write', path: layout.manifest, content: `${JSON.stringify(manifest, null, 2)}\n`, mode: 0o644 },
     ...startCommands(layout),
   );
@@ -185,10 +187,10 @@ export function uninstallPlan(
     else steps.push({ kind: 'remove', path: f.path });
   }
   if (layout.init === 'systemd') steps.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
-  steps.push(...manifest.dirs.map((path): Step => ({ kind: 'rmdir', path })), {
-    kind: 'remove',
-    path: layout.manifest,
-  });
+  // The manifest goes last among the files, then the directories, deepest first, each only if left empty.
+  steps.push({ kind: 'remove', path: layout.manifest });
+  const deepestFirst = [...manifest.dirs].sort((a, b) => b.length - a.length);
+  steps.push(...deepestFirst.map((path): Step => ({ kind: 'rmdir', path })));
   return { plan: steps, kept };
 }
 
