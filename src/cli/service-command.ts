@@ -5,8 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { dataDir } from '../config/paths.js';
 import { ConfigError, SystemChangeError } from '../errors.js';
 import { executePlan, realRunner, underRoot } from '../system/executor.js';
 import { formatPlan, type Step } from '../system/plan.js';
@@ -90,6 +92,15 @@ function planFor(action: Action, layout: ServiceLayout): { plan: Step[]; note: s
   return { plan: actionPlan(layout, action), note: `${action}: done` };
 }
 
+/** Stopping the service while the machine asks it would leave the machine without DNS. */
+function guardResolver(action: Action, dryRun: boolean): void {
+  if (action !== 'uninstall' && action !== 'stop') return;
+  if (!existsSync(join(dataDir('system'), 'system-resolver.json'))) return;
+  const why = `dotstub is this machine's resolver (dotstub system enable): run \`sudo dotstub system disable\` before \`dotstub service ${action}\`, or the machine loses DNS`;
+  if (!dryRun) throw new SystemChangeError(why);
+  out(`warning: ${why}\n`);
+}
+
 async function run(action: Action, dryRun: boolean, init: string | undefined): Promise<number> {
   const layout = serviceLayout(pickInit(init, dryRun), process.execPath, MAIN);
   const planned = planFor(action, layout);
@@ -99,6 +110,7 @@ async function run(action: Action, dryRun: boolean, init: string | undefined): P
     );
     return 0;
   }
+  guardResolver(action, dryRun);
   if (dryRun) {
     out(formatPlan(planned.plan));
     return 0;

@@ -1,6 +1,7 @@
 /** `dotstub system status`: who resolves for this machine now, and whether its queries leave encrypted. */
 import { readFileSync } from 'node:fs';
 import type { HostPort } from '../config/addresses.js';
+import { describeCause } from '../errors.js';
 import { underRoot } from '../system/executor.js';
 import {
   detectLinuxBackend,
@@ -95,7 +96,16 @@ export async function systemStatus(
   control: string | undefined,
 ): Promise<number> {
   const { lines, servers } = await currentResolvers(env);
-  const saved = readSavedState(env);
+  let saved: { savedAt: string } | undefined;
+  let savedLine: string;
+  try {
+    saved = readSavedState(env);
+    savedLine =
+      saved === undefined ? 'no' : `yes, since ${saved.savedAt} (previous settings in ${env.stateFile})`;
+  } catch (err) {
+    // The saved state is root's (mode 0600): a user's status still reports the rest.
+    savedLine = `unknown (${(err as Error).message}: ${describeCause((err as Error).cause)})`;
+  }
   const probes = await Promise.all(targets.map(async (t) => ({ t, r: await probeDns(t, 1500) })));
   const answers = probes.some((p) => p.r.ok);
   const daemon = await daemonView(control);
@@ -103,7 +113,7 @@ export async function systemStatus(
   const text = [
     'resolvers now:',
     ...lines.map((l) => `  ${l}`),
-    `set by dotstub: ${saved === undefined ? 'no' : `yes, since ${saved.savedAt} (previous settings in ${env.stateFile})`}`,
+    `set by dotstub: ${savedLine}`,
     'dotstub:',
     ...probes.map(
       ({ t, r }) => `  ${t.host} port ${t.port}: ${r.ok ? 'answers' : `does not answer (${r.reason})`}`,

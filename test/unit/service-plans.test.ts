@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { executePlan, underRoot } from '../../src/system/executor.js';
 import { formatPlan } from '../../src/system/plan.js';
 import { dropTarget } from '../../src/system/privileges.js';
-import { launchdPlist, systemdUnit } from '../../src/system/service-files.js';
+import { launchdPlist, systemdUnit, windowsTaskScript } from '../../src/system/service-files.js';
 import {
   actionPlan,
   installPlan,
@@ -297,5 +297,14 @@ describe('privilege drop decision', () => {
       code: 'ERR_DOTSTUB_SYSTEM',
       message: /--user ghost: no such account/,
     });
+  });
+});
+
+describe('packaging/windows', () => {
+  it('install-service.ps1 registers the task exactly as dotstub service install does', () => {
+    const script = readFileSync(join(REPO, 'packaging/windows/install-service.ps1'), 'utf8');
+    const generated = windowsTaskScript(WINDOWS).split('\n').slice(1);
+    assert.equal(generated.length, 4);
+    for (const line of generated) assert.ok(script.includes(`${line}\n`), `missing: ${line}`);
   });
 });
