@@ -47,6 +47,8 @@ export default tseslint.config(
     ['upstream', ['resolver', 'server', 'cli', 'config']],
     ['resolver', ['server', 'cli']],
     ['server', ['cli']],
+    // Service files and OS resolver settings as plans: config, util and errors below it, never the daemon or the CLI.
+    ['system', ['upstream', 'resolver', 'server', 'cli', 'control']],
   ].map(([layer, above]) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian peers the interop suite runs against (test/interop): unbound as the DoT upstream,
-# kdig, dig, getdns_query and dnsperf as clients, stubby for side-by-side runs.
+# kdig, dig, getdns_query and dnsperf as clients, stubby for side-by-side runs; systemd for `systemd-analyze verify`
+# of the packaged unit (test/unit/service-plans.test.ts). Nothing is started: policy-rc.d forbids it, see below.
 #
 # usage: scripts/install-peers.sh [--force]
 #   Without --force, apt is skipped when every peer binary is already present.
@@ -10,8 +11,8 @@
 # whatever policy-rc.d was there before is put back afterwards, even when apt fails.
 set -euo pipefail
 
-packages=(unbound knot-dnsutils bind9-dnsutils getdns-utils dnsperf stubby openssl ca-certificates)
-binaries=(unbound kdig dig getdns_query dnsperf stubby unbound-control)
+packages=(unbound knot-dnsutils bind9-dnsutils getdns-utils dnsperf stubby openssl ca-certificates systemd)
+binaries=(unbound kdig dig getdns_query dnsperf stubby unbound-control systemd-analyze)
 
 force=0
 for arg in "$@"; do

@@ -151,3 +151,10 @@ export function describeCause(cause: unknown): string {
   }
   return String(cause);
 }
+
+/** Changing the machine (service files, resolver settings) failed or was refused; the message says what to do. */
+export class SystemChangeError extends DotstubError {
+  constructor(message: string, cause?: unknown, code = 'ERR_DOTSTUB_SYSTEM') {
+    super(code, message, cause === undefined ? undefined : { cause });
+  }
+}

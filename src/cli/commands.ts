@@ -29,4 +29,12 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'ask one question the getdns_query way, and see how it was answered',
     load: async () => ({ main: (await import('./query-command.js')).queryCommand }),
   },
+  service: {
+    summary: 'install, remove, start or stop dotstub as the system service',
+    load: async () => ({ main: (await import('./service-command.js')).serviceCommand }),
+  },
+  system: {
+    summary: "make dotstub this machine's resolver, put the previous one back, or show who resolves",
+    load: async () => ({ main: (await import('./system-command.js')).systemCommand }),
+  },
 };

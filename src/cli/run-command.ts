@@ -8,15 +8,18 @@ import { startDaemon } from '../server/daemon.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import { formatUpstream } from '../upstream/upstream.js';
 import { createLogger } from '../util/logger.js';
+import { dropAfterBind } from './run-privileges.js';
 
 /** How long in-flight queries get to finish on shutdown before everything is cut. */
 const SHUTDOWN_GRACE_MS = 5000;
 
 export const RUN_USAGE = `usage: dotstub run [--config FILE] [--listen ADDR[@PORT]]... [--upstream IP[#PORT][~AUTHNAME]]...
                   [-K|--pin 'pin-sha256="BASE64"']... [-m|-n] [--ca-file FILE]
-                  [--log-level error|warn|info|debug] [--control SOCKET]
+                  [--log-level error|warn|info|debug] [--control SOCKET] [--user NAME]
   -m  Strict profile: authenticated TLS only, never clear text (the default)
-  -n  Opportunistic profile: TLS when possible, clear DNS to port 53 when TLS cannot be set up`;
+  -n  Opportunistic profile: TLS when possible, clear DNS to port 53 when TLS cannot be set up
+  --user NAME  started as root: become NAME once the sockets are bound (default: dotstub, else nobody, when a
+               port below 1024 was bound; --user root stays root)`;
 
 export const RUN_OPTIONS = {
   config: { type: 'string' },
@@ -26,6 +29,7 @@ export const RUN_OPTIONS = {
   'ca-file': { type: 'string' },
   'log-level': { type: 'string' },
   control: { type: 'string' },
+  user: { type: 'string' },
   // getdns_query's -m (authentication required: Strict) and -n (none: Opportunistic).
   strict: { type: 'boolean', short: 'm' },
   opportunistic: { type: 'boolean', short: 'n' },
@@ -39,6 +43,7 @@ export interface RunValues {
   'ca-file'?: string | undefined;
   'log-level'?: string | undefined;
   control?: string | undefined;
+  user?: string | undefined;
   strict?: boolean | undefined;
   opportunistic?: boolean | undefined;
 }
@@ -84,6 +89,7 @@ export async function runCommand(values: RunValues): Promise<number> {
       ? { path: controlSocketPath(currentScope()), required: false }
       : { path: values.control, required: true };
   const daemon = await startDaemon({ ...config, logger, control });
+  await dropAfterBind(values.user, daemon, control.path, logger);
   daemon.control?.handle('ping', () => ({ pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }));
   logger.info('ready', {
     listen: daemon.addresses.map(formatHostPort).join(','),
