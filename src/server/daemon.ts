@@ -20,6 +20,8 @@ import { ControlServer } from './control-server.js';
 import { newServerCounters, type QueryContext, type ServerCounters } from './query-handler.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
+import { startTlsService, type TlsService, type TlsSettings } from './tls-service.js';
+import type { ListenerStatus } from './tls-status.js';
 
 export interface ListenSpec {
   readonly host: string;
@@ -43,6 +45,12 @@ export interface DaemonOptions {
   readonly maxConnectionsPerUpstream: number;
   readonly maxInFlightPerConnection: number;
   readonly tcp?: TcpLimits;
+  /** DNS-over-TLS listen addresses (--listen-tls); none by default. */
+  readonly listenTls?: readonly ListenSpec[] | undefined;
+  /** The DoT listener's settings; needed when listenTls is not empty. */
+  readonly tls?: TlsSettings | undefined;
+  /** Wall-clock ms for ticket key epochs and certificate dates. @default Date.now */
+  readonly wallNow?: () => number;
   readonly backoff?: BackoffPolicy;
   readonly logger: Logger;
   readonly clock?: Clock;
@@ -60,11 +68,15 @@ export interface BoundAddress {
 
 export interface Daemon {
   readonly addresses: readonly BoundAddress[];
+  /** The DoT listeners' addresses (port 0 resolved). */
+  readonly tlsAddresses: readonly BoundAddress[];
   readonly resolver: Resolver;
   readonly upstreams: readonly TlsUpstream[];
   readonly counters: ServerCounters;
   /** Where features add their control methods (status, reload, cache flush...); undefined without a socket. */
   readonly control: ControlServer | undefined;
+  /** The DoT listener's counters (also the control method `listener.status`). */
+  listenerStatus(): ListenerStatus;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -117,6 +129,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const tcp: TcpListener[] = [];
   const addresses: BoundAddress[] = [];
   let control: ControlServer | undefined;
+  let tls: TlsService | undefined;
   try {
     for (const spec of options.listen) {
       const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
@@ -126,32 +139,63 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       addresses.push({ host: spec.host, port: bound.udp.port });
     }
     if (addresses.length === 0) throw new ListenError('no listen address could be bound');
+    tls = await startTls(options, ctx, clock);
     control = await openControl(options);
   } catch (err) {
+    await tls?.close();
     await Promise.all([...udp, ...tcp].map((l) => l.close()));
     resolver.destroy();
     throw err;
   }
   let closing: Promise<void> | undefined;
+  const listenerStatus = (): ListenerStatus => tls?.status() ?? NO_TLS_STATUS;
+  control?.handle('listener.status', listenerStatus);
   return {
     addresses,
+    tlsAddresses: tls?.listeners.map((l) => ({ host: l.host, port: l.port })) ?? [],
     resolver,
     upstreams,
     counters,
     control,
+    listenerStatus,
     close: () =>
       (closing ??= (async () => {
         await control?.close();
-        await Promise.all([...udp, ...tcp].map((l) => l.close()));
+        await Promise.all([...udp, ...tcp, ...(tls === undefined ? [] : [tls])].map((l) => l.close()));
         await resolver.close();
       })()),
     destroy: () => {
       void control?.close();
       for (const l of tcp) l.destroy();
+      tls?.destroy();
       void Promise.all(udp.map((l) => l.close()));
       resolver.destroy();
     },
   };
+}
+
+const NO_TLS_STATUS: ListenerStatus = {
+  enabled: false,
+  listeners: [],
+  queries: 0,
+  certificates: [],
+  ticketKeyRotations: 0,
+  ticketKeyShared: false,
+};
+
+async function startTls(
+  options: DaemonOptions,
+  ctx: QueryContext,
+  clock: Clock,
+): Promise<TlsService | undefined> {
+  if (options.listenTls === undefined || options.listenTls.length === 0) return undefined;
+  if (options.tls === undefined)
+    throw new ConfigError('tls', 'listenTls is set but no TLS settings were given');
+  return startTlsService(options.listenTls, options.tls, ctx, {
+    clock,
+    wallNow: options.wallNow,
+    tcp: options.tcp,
+  });
 }
 
 async function openControl(options: DaemonOptions): Promise<ControlServer | undefined> {
