@@ -14,16 +14,20 @@ import { dropAfterBind } from './run-privileges.js';
 const SHUTDOWN_GRACE_MS = 5000;
 
 export const RUN_USAGE = `usage: dotstub run [--config FILE] [--listen ADDR[@PORT]]... [--upstream IP[#PORT][~AUTHNAME]]...
+                  [--listen-tls ADDR[@PORT]]...
                   [-K|--pin 'pin-sha256="BASE64"']... [-m|-n] [--ca-file FILE]
                   [--log-level error|warn|info|debug] [--control SOCKET] [--user NAME]
   -m  Strict profile: authenticated TLS only, never clear text (the default)
   -n  Opportunistic profile: TLS when possible, clear DNS to port 53 when TLS cannot be set up
   --user NAME  started as root: become NAME once the sockets are bound (default: dotstub, else nobody, when a
-               port below 1024 was bound; --user root stays root)`;
+               port below 1024 was bound; --user root stays root)
+  --listen-tls  also serve DNS-over-TLS there (port 853 unless @PORT; loopback clients only unless
+                the config's tls.allow names networks; see "Serve DNS-over-TLS to a second device")`;
 
 export const RUN_OPTIONS = {
   config: { type: 'string' },
   listen: { type: 'string', multiple: true },
+  'listen-tls': { type: 'string', multiple: true },
   upstream: { type: 'string', multiple: true },
   pin: { type: 'string', short: 'K', multiple: true },
   'ca-file': { type: 'string' },
@@ -38,6 +42,7 @@ export const RUN_OPTIONS = {
 export interface RunValues {
   config?: string | undefined;
   listen?: string[] | undefined;
+  'listen-tls'?: string[] | undefined;
   upstream?: string[] | undefined;
   pin?: string[] | undefined;
   'ca-file'?: string | undefined;
@@ -75,6 +80,7 @@ export async function runCommand(values: RunValues): Promise<number> {
   const flags: RunFlags = {
     config: values.config,
     listen: values.listen,
+    listenTls: values['listen-tls'],
     upstream: values.upstream,
     pin: values.pin,
     caFile: values['ca-file'],
@@ -93,6 +99,7 @@ export async function runCommand(values: RunValues): Promise<number> {
   daemon.control?.handle('ping', () => ({ pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }));
   logger.info('ready', {
     listen: daemon.addresses.map(formatHostPort).join(','),
+    listenTls: daemon.tlsAddresses.map(formatHostPort).join(',') || undefined,
     upstreams: config.upstreams.map(formatUpstream).join(','),
     profiles: [...new Set(config.upstreams.map((u) => u.profile ?? 'strict'))].join(','),
   });

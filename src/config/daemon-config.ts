@@ -12,10 +12,13 @@ import type { UpstreamSpec } from '../upstream/upstream.js';
 import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
 import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
 import { DEFAULT_LISTEN, DEFAULT_UPSTREAMS, DEFAULTS } from './defaults.js';
+import { listenTlsSpecs, tlsSettings } from './tls-config.js';
 
 export interface RunFlags {
   readonly config?: string | undefined;
   readonly listen?: readonly string[] | undefined;
+  /** DNS-over-TLS listen addresses, ADDR[@PORT] (port 853). */
+  readonly listenTls?: readonly string[] | undefined;
   readonly upstream?: readonly string[] | undefined;
   readonly pin?: readonly string[] | undefined;
   readonly caFile?: string | undefined;
@@ -191,7 +194,8 @@ export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
   const upstreams = upstreamSpecs(flags, file).map((u) =>
     flags.profile !== undefined || u.profile === undefined ? { ...u, profile } : u,
   );
-  checkUpstreams(upstreams, listen, warnings);
+  const listenTls = listenTlsSpecs(flags.listenTls, file);
+  checkUpstreams(upstreams, [...listen, ...listenTls], warnings);
   const fallback = fallbackSpecs(file, upstreams);
   const caFile = flags.caFile ?? (typeof file.caFile === 'string' ? file.caFile : undefined);
   const logLevelPath = flags.logLevel === undefined ? 'logLevel' : '--log-level';
@@ -209,6 +213,8 @@ export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
     maxOutstanding: optionalInteger(file, 'limitOutstandingQueries', DEFAULTS.maxOutstanding, 1, 1_000_000),
     maxConnectionsPerUpstream: DEFAULTS.maxConnectionsPerUpstream,
     maxInFlightPerConnection: DEFAULTS.maxInFlightPerConnection,
+    listenTls,
+    tls: tlsSettings(file, listenTls),
     warnings,
   };
 }

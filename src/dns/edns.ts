@@ -9,19 +9,19 @@ export const OPTION_KEEPALIVE = 11;
 export const OPTION_PADDING = 12;
 /** Our UDP payload size when we add an OPT the client did not send (DNS Flag Day 2020 value). */
 export const DEFAULT_EDNS_UDP_SIZE = 1232;
-const OPT_FIXED_LENGTH = 11; // root name, type, class, TTL, RDLENGTH
+export const OPT_FIXED_LENGTH = 11; // root name, type, class, TTL, RDLENGTH
 
-const isHopByHop = (code: number): boolean => code === OPTION_KEEPALIVE || code === OPTION_PADDING;
+export const isHopByHop = (code: number): boolean => code === OPTION_KEEPALIVE || code === OPTION_PADDING;
 
 /** The end-to-end options of an OPT record, as raw bytes. */
-function endToEndOptions(buf: Buffer, opt: OptRecord | undefined): Buffer[] {
+export function endToEndOptions(buf: Buffer, opt: OptRecord | undefined): Buffer[] {
   if (opt === undefined) return [];
   return opt.options
     .filter((o) => !isHopByHop(o.code))
     .map((o) => buf.subarray(o.start, o.start + 4 + o.length));
 }
 
-function encodeOpt(udpSize: number, ttlField: number, rdata: readonly Buffer[]): Buffer {
+export function encodeOpt(udpSize: number, ttlField: number, rdata: readonly Buffer[]): Buffer {
   const rdlength = rdata.reduce((n, b) => n + b.length, 0);
   const head = Buffer.alloc(OPT_FIXED_LENGTH);
   head.writeUInt16BE(TYPE_OPT, 1);
@@ -31,7 +31,7 @@ function encodeOpt(udpSize: number, ttlField: number, rdata: readonly Buffer[]):
   return Buffer.concat([head, ...rdata]);
 }
 
-function option(code: number, data: Buffer): Buffer {
+export function option(code: number, data: Buffer): Buffer {
   const head = Buffer.alloc(4);
   head.writeUInt16BE(code, 0);
   head.writeUInt16BE(data.length, 2);
@@ -39,7 +39,7 @@ function option(code: number, data: Buffer): Buffer {
 }
 
 /** Replaces (or removes, or appends) the OPT record and fixes ARCOUNT; the rest is copied as is. */
-function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined): Buffer {
+export function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined): Buffer {
   const before = msg.opt === undefined ? buf : buf.subarray(0, msg.opt.start);
   const after = msg.opt === undefined ? Buffer.alloc(0) : buf.subarray(msg.opt.end);
   const out = Buffer.concat(opt === undefined ? [before, after] : [before, opt, after]);

@@ -21,6 +21,8 @@ import { newServerCounters, type QueryContext, type ServerCounters } from './que
 import { buildStatusSnapshot, type StatusSection } from './status-snapshot.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
+import { startTlsService, type TlsService, type TlsSettings } from './tls-service.js';
+import type { ListenerStatus } from './tls-status.js';
 
 export interface ListenSpec {
   readonly host: string;
@@ -44,6 +46,12 @@ export interface DaemonOptions {
   readonly maxConnectionsPerUpstream: number;
   readonly maxInFlightPerConnection: number;
   readonly tcp?: TcpLimits;
+  /** DNS-over-TLS listen addresses (--listen-tls); none by default. */
+  readonly listenTls?: readonly ListenSpec[] | undefined;
+  /** The DoT listener's settings; needed when listenTls is not empty. */
+  readonly tls?: TlsSettings | undefined;
+  /** Wall-clock ms for ticket key epochs and certificate dates. @default Date.now */
+  readonly wallNow?: () => number;
   readonly backoff?: BackoffPolicy;
   readonly logger: Logger;
   readonly clock?: Clock;
@@ -61,6 +69,8 @@ export interface BoundAddress {
 
 export interface Daemon {
   readonly addresses: readonly BoundAddress[];
+  /** The DoT listeners' addresses (port 0 resolved). */
+  readonly tlsAddresses: readonly BoundAddress[];
   readonly resolver: Resolver;
   readonly upstreams: readonly TlsUpstream[];
   readonly counters: ServerCounters;
@@ -71,6 +81,8 @@ export interface Daemon {
    * appears as `sections.cache` (see status-snapshot.ts).
    */
   readonly statusSections: Map<string, StatusSection>;
+  /** The DoT listener's counters (also the control method `listener.status`). */
+  listenerStatus(): ListenerStatus;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -123,6 +135,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const tcp: TcpListener[] = [];
   const addresses: BoundAddress[] = [];
   let control: ControlServer | undefined;
+  let tls: TlsService | undefined;
   try {
     for (const spec of options.listen) {
       const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
@@ -132,8 +145,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       addresses.push({ host: spec.host, port: bound.udp.port });
     }
     if (addresses.length === 0) throw new ListenError('no listen address could be bound');
+    tls = await startTls(options, ctx, clock);
     control = await openControl(options);
   } catch (err) {
+    await tls?.close();
     await Promise.all([...udp, ...tcp].map((l) => l.close()));
     resolver.destroy();
     throw err;
@@ -143,26 +158,56 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const listen = addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}@${a.port}`);
   const statusSource = { resolver, counters, listen, strategy: options.selection, statusSections, clock };
   control?.handle('status', () => buildStatusSnapshot(statusSource));
+  const listenerStatus = (): ListenerStatus => tls?.status() ?? NO_TLS_STATUS;
+  control?.handle('listener.status', listenerStatus);
+  if (tls !== undefined) statusSections.set('listener', listenerStatus);
   return {
     addresses,
+    tlsAddresses: tls?.listeners.map((l) => ({ host: l.host, port: l.port })) ?? [],
     resolver,
     upstreams,
     counters,
     control,
     statusSections,
+    listenerStatus,
     close: () =>
       (closing ??= (async () => {
         await control?.close();
-        await Promise.all([...udp, ...tcp].map((l) => l.close()));
+        await Promise.all([...udp, ...tcp, ...(tls === undefined ? [] : [tls])].map((l) => l.close()));
         await resolver.close();
       })()),
     destroy: () => {
       void control?.close();
       for (const l of tcp) l.destroy();
+      tls?.destroy();
       void Promise.all(udp.map((l) => l.close()));
       resolver.destroy();
     },
   };
+}
+
+const NO_TLS_STATUS: ListenerStatus = {
+  enabled: false,
+  listeners: [],
+  queries: 0,
+  certificates: [],
+  ticketKeyRotations: 0,
+  ticketKeyShared: false,
+};
+
+async function startTls(
+  options: DaemonOptions,
+  ctx: QueryContext,
+  clock: Clock,
+): Promise<TlsService | undefined> {
+  if (options.listenTls === undefined || options.listenTls.length === 0) return undefined;
+  if (options.tls === undefined)
+    throw new ConfigError('tls', 'listenTls is set but no TLS settings were given');
+  return startTlsService(options.listenTls, options.tls, ctx, {
+    clock,
+    wallNow: options.wallNow,
+    tcp: options.tcp,
+  });
 }
 
 async function openControl(options: DaemonOptions): Promise<ControlServer | undefined> {

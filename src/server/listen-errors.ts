@@ -3,7 +3,7 @@ import { ListenError } from '../errors.js';
 
 export function listenError(
   err: NodeJS.ErrnoException,
-  proto: 'udp' | 'tcp',
+  proto: 'udp' | 'tcp' | 'tls',
   host: string,
   port: number,
 ): ListenError {

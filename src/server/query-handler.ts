@@ -16,7 +16,7 @@ import { errorAnswer, truncateAnswer } from '../dns/edns.js';
 import type { Resolver, ResolveResult } from '../resolver/resolver.js';
 import type { Logger } from '../util/logger.js';
 
-export type ClientTransport = 'udp' | 'tcp';
+export type ClientTransport = 'udp' | 'tcp' | 'tls';
 
 export interface ServerCounters {
   queries: Record<ClientTransport, number>;
@@ -32,7 +32,7 @@ export interface ServerCounters {
 
 export function newServerCounters(): ServerCounters {
   return {
-    queries: { udp: 0, tcp: 0 },
+    queries: { udp: 0, tcp: 0, tls: 0 },
     formerr: 0,
     notimp: 0,
     dropped: 0,

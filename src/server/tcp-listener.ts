@@ -1,169 +1,18 @@
 /**
- * The TCP side of a listen address (RFC 7766: TCP is not optional). Clients may pipeline; answers go back
- * as they complete, in any order (sec. 6.2.1.1). RFC 9210 sec. 4 protections: a connection cap, idle and
- * partial-frame timeouts, a per-client in-flight cap, and a cap on unread output.
+ * The TCP side of a listen address (RFC 7766: TCP is not optional), with a connection cap (RFC 9210
+ * sec. 4). Each connection is a StreamClient, which the DoT listener shares.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { describeCause } from '../errors.js';
-import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
-import { HEADER_LENGTH } from '../dns/wire.js';
-import { answerQuery, type QueryContext } from './query-handler.js';
+import type { QueryContext } from './query-handler.js';
 import { listenError } from './listen-errors.js';
+import { DEFAULT_TCP_LIMITS, StreamClient, type TcpLimits } from './stream-client.js';
 
-export interface TcpLimits {
-  /** @default 256 */
-  readonly maxConnections: number;
-  /** Close a connection with nothing in flight after this long (RFC 7766 sec. 6.2.3). @default 10000 */
-  readonly idleTimeoutMs: number;
-  /** A started frame must be complete within this time (slowloris). @default 5000 */
-  readonly partialFrameTimeoutMs: number;
-  /** Queries of one connection in progress at once; past it, reading pauses. @default 128 */
-  readonly maxInFlightPerClient: number;
-  /** Unread answer bytes after which a client that does not read is cut off. @default 1 MiB */
-  readonly maxPendingOutputBytes: number;
-}
-
-export const DEFAULT_TCP_LIMITS: TcpLimits = {
-  maxConnections: 256,
-  idleTimeoutMs: 10_000,
-  partialFrameTimeoutMs: 5_000,
-  maxInFlightPerClient: 128,
-  maxPendingOutputBytes: 1024 * 1024,
-};
-
-class TcpClient {
-  readonly #socket: Socket;
-  readonly #ctx: QueryContext;
-  readonly #limits: TcpLimits;
-  readonly #decoder = new FrameDecoder();
-  #inFlight = 0;
-  readonly #backlog: Buffer[] = [];
-  #ended = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #frameStartedAt = 0;
-
-  constructor(socket: Socket, ctx: QueryContext, limits: TcpLimits) {
-    this.#socket = socket;
-    this.#ctx = ctx;
-    this.#limits = limits;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.#onData(chunk);
-    });
-    // The client is done sending; answer what it asked, then close (allowHalfOpen keeps our side open).
-    socket.on('end', () => {
-      this.#ended = true;
-      this.#maybeFinish();
-    });
-    socket.on('error', () => {
-      socket.destroy();
-    });
-    socket.on('close', () => {
-      this.#clearTimer();
-    });
-    this.#arm();
-  }
-
-  #onData(chunk: Buffer): void {
-    const before = this.#decoder.pending;
-    const frames = this.#decoder.push(chunk);
-    if (before === 0 || frames.length > 0) this.#frameStartedAt = Date.now();
-    for (const frame of frames) {
-      // RFC 9210 sec. 4: a frame too short for a header is not DNS; drop just this client.
-      if (frame.length < HEADER_LENGTH) {
-        this.#socket.destroy();
-        return;
-      }
-      this.#backlog.push(frame);
-    }
-    this.#drain();
-    this.#arm();
-  }
-
-  /** Starts queued queries up to the in-flight cap; reading pauses while any wait, so memory stays bounded. */
-  #drain(): void {
-    while (this.#inFlight < this.#limits.maxInFlightPerClient && !this.#socket.destroyed) {
-      const frame = this.#backlog.shift();
-      if (frame === undefined) break;
-      this.#query(frame);
-    }
-    if (this.#socket.destroyed) return;
-    if (this.#backlog.length > 0) this.#socket.pause();
-    else this.#socket.resume();
-  }
-
-  #query(frame: Buffer): void {
-    this.#inFlight++;
-    answerQuery(frame, 'tcp', this.#ctx)
-      .then((answer) => {
-        this.#write(answer);
-      })
-      .catch((err: unknown) => {
-        this.#ctx.logger.error('failed to answer a TCP query', { cause: describeCause(err) });
-      })
-      .finally(() => {
-        this.#inFlight--;
-        this.#drain();
-        this.#arm();
-        this.#maybeFinish();
-      });
-  }
-
-  #write(answer: Buffer | undefined): void {
-    // RFC 7766 sec. 6.2.4: never write after the client closed.
-    if (answer === undefined || this.#socket.destroyed || !this.#socket.writable) return;
-    this.#socket.write(encodeFrame(answer));
-    if (this.#socket.writableLength > this.#limits.maxPendingOutputBytes) {
-      this.#ctx.logger.rateLimited(
-        'warn',
-        'tcp-unread',
-        10_000,
-        'closed a TCP client that does not read its answers',
-      );
-      this.#socket.destroy();
-    }
-  }
-
-  #maybeFinish(): void {
-    if (this.#ended && this.#inFlight === 0 && this.#backlog.length === 0 && !this.#socket.destroyed)
-      this.#socket.end();
-  }
-
-  /** One timer: a partial frame must finish in time; with nothing in flight, an idle client is closed. */
-  #arm(): void {
-    this.#clearTimer();
-    // While queries run or wait in the backlog, reading is paused by us, not slowed by the client.
-    if (this.#socket.destroyed || this.#inFlight > 0 || this.#backlog.length > 0) return;
-    const partial = this.#decoder.pending > 0;
-    const ms = partial
-      ? Math.max(1, this.#frameStartedAt + this.#limits.partialFrameTimeoutMs - Date.now())
-      : this.#limits.idleTimeoutMs;
-    this.#timer = setTimeout(() => {
-      this.#ctx.logger.debug(
-        partial ? 'closed a TCP client stuck in a partial frame' : 'closed an idle TCP client',
-      );
-      this.#socket.destroy();
-    }, ms).unref();
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  close(): void {
-    this.#ended = true;
-    this.#maybeFinish();
-  }
-
-  destroy(): void {
-    this.#socket.destroy();
-  }
-}
+export { DEFAULT_TCP_LIMITS, type TcpLimits } from './stream-client.js';
 
 export class TcpListener {
   readonly #server: Server;
-  readonly #clients = new Set<TcpClient>();
+  readonly #clients = new Set<StreamClient>();
   #closed: Promise<void> | undefined;
 
   private constructor(server: Server) {
@@ -180,7 +29,7 @@ export class TcpListener {
     server.maxConnections = limits.maxConnections;
     const listener = new TcpListener(server);
     server.on('connection', (socket) => {
-      const client = new TcpClient(socket, ctx, limits);
+      const client = new StreamClient(socket, ctx, { transport: 'tcp', limits });
       listener.#clients.add(client);
       socket.on('close', () => listener.#clients.delete(client));
     });

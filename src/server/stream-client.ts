@@ -1,0 +1,176 @@
+/**
+ * One stream client connection, clear TCP or TLS (RFC 7858 sec. 3.3: DoT is TCP framing over TLS). Clients
+ * may pipeline; answers go back as they complete, in any order (RFC 7766 sec. 6.2.1.1). RFC 9210 sec. 4
+ * protections: idle and partial-frame timeouts, a per-client in-flight cap, and a cap on unread output.
+ */
+import type { Socket } from 'node:net';
+import { describeCause } from '../errors.js';
+import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
+import { HEADER_LENGTH } from '../dns/wire.js';
+import { answerQuery, type QueryContext } from './query-handler.js';
+
+export interface TcpLimits {
+  /** @default 256 */
+  readonly maxConnections: number;
+  /** Close a connection with nothing in flight after this long (RFC 7766 sec. 6.2.3). @default 10000 */
+  readonly idleTimeoutMs: number;
+  /** A started frame must be complete within this time (slowloris). @default 5000 */
+  readonly partialFrameTimeoutMs: number;
+  /** Queries of one connection in progress at once; past it, reading pauses. @default 128 */
+  readonly maxInFlightPerClient: number;
+  /** Unread answer bytes after which a client that does not read is cut off. @default 1 MiB */
+  readonly maxPendingOutputBytes: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = {
+  maxConnections: 256,
+  idleTimeoutMs: 10_000,
+  partialFrameTimeoutMs: 5_000,
+  maxInFlightPerClient: 128,
+  maxPendingOutputBytes: 1024 * 1024,
+};
+
+export interface StreamClientOptions {
+  readonly transport: 'tcp' | 'tls';
+  readonly limits: TcpLimits;
+  /** Rewrites an answer before it is framed (the TLS listener adds keepalive and padding). */
+  readonly finish?: ((answer: Buffer, query: Buffer) => Buffer) | undefined;
+}
+
+/** One client connection: framing, pipelining, limits and timers; the socket may be clear TCP or TLS. */
+export class StreamClient {
+  readonly #socket: Socket;
+  readonly #ctx: QueryContext;
+  readonly #limits: TcpLimits;
+  readonly #options: StreamClientOptions;
+  readonly #label: string;
+  readonly #decoder = new FrameDecoder();
+  #inFlight = 0;
+  readonly #backlog: Buffer[] = [];
+  #ended = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #frameStartedAt = 0;
+
+  constructor(socket: Socket, ctx: QueryContext, options: StreamClientOptions) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#limits = options.limits;
+    this.#options = options;
+    this.#label = options.transport.toUpperCase();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
+    // The client is done sending; answer what it asked, then close (allowHalfOpen keeps our side open).
+    socket.on('end', () => {
+      this.#ended = true;
+      this.#maybeFinish();
+    });
+    socket.on('error', () => {
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      this.#clearTimer();
+    });
+    this.#arm();
+  }
+
+  #onData(chunk: Buffer): void {
+    const before = this.#decoder.pending;
+    const frames = this.#decoder.push(chunk);
+    if (before === 0 || frames.length > 0) this.#frameStartedAt = Date.now();
+    for (const frame of frames) {
+      // RFC 9210 sec. 4: a frame too short for a header is not DNS; drop just this client.
+      if (frame.length < HEADER_LENGTH) {
+        this.#socket.destroy();
+        return;
+      }
+      this.#backlog.push(frame);
+    }
+    this.#drain();
+    this.#arm();
+  }
+
+  /** Starts queued queries up to the in-flight cap; reading pauses while any wait, so memory stays bounded. */
+  #drain(): void {
+    while (this.#inFlight < this.#limits.maxInFlightPerClient && !this.#socket.destroyed) {
+      const frame = this.#backlog.shift();
+      if (frame === undefined) break;
+      this.#query(frame);
+    }
+    if (this.#socket.destroyed) return;
+    if (this.#backlog.length > 0) this.#socket.pause();
+    else this.#socket.resume();
+  }
+
+  #query(frame: Buffer): void {
+    this.#inFlight++;
+    answerQuery(frame, this.#options.transport, this.#ctx)
+      .then((answer) => {
+        const { finish } = this.#options;
+        this.#write(answer === undefined || finish === undefined ? answer : finish(answer, frame));
+      })
+      .catch((err: unknown) => {
+        this.#ctx.logger.error(`failed to answer a ${this.#label} query`, { cause: describeCause(err) });
+      })
+      .finally(() => {
+        this.#inFlight--;
+        this.#drain();
+        this.#arm();
+        this.#maybeFinish();
+      });
+  }
+
+  #write(answer: Buffer | undefined): void {
+    // RFC 7766 sec. 6.2.4: never write after the client closed.
+    if (answer === undefined || this.#socket.destroyed || !this.#socket.writable) return;
+    this.#socket.write(encodeFrame(answer));
+    if (this.#socket.writableLength > this.#limits.maxPendingOutputBytes) {
+      this.#ctx.logger.rateLimited(
+        'warn',
+        `${this.#options.transport}-unread`,
+        10_000,
+        `closed a ${this.#label} client that does not read its answers`,
+      );
+      this.#socket.destroy();
+    }
+  }
+
+  #maybeFinish(): void {
+    if (this.#ended && this.#inFlight === 0 && this.#backlog.length === 0 && !this.#socket.destroyed)
+      this.#socket.end();
+  }
+
+  /** One timer: a partial frame must finish in time; with nothing in flight, an idle client is closed. */
+  #arm(): void {
+    this.#clearTimer();
+    // While queries run or wait in the backlog, reading is paused by us, not slowed by the client.
+    if (this.#socket.destroyed || this.#inFlight > 0 || this.#backlog.length > 0) return;
+    const partial = this.#decoder.pending > 0;
+    const ms = partial
+      ? Math.max(1, this.#frameStartedAt + this.#limits.partialFrameTimeoutMs - Date.now())
+      : this.#limits.idleTimeoutMs;
+    this.#timer = setTimeout(() => {
+      this.#ctx.logger.debug(
+        partial
+          ? `closed a ${this.#label} client stuck in a partial frame`
+          : `closed an idle ${this.#label} client`,
+      );
+      this.#socket.destroy();
+    }, ms).unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  close(): void {
+    this.#ended = true;
+    this.#maybeFinish();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
