@@ -25,4 +25,8 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'ask one question the getdns_query way, and see how it was answered',
     load: async () => ({ main: (await import('./query-command.js')).queryCommand }),
   },
+  cache: {
+    summary: "flush the running daemon's answer cache, or show its statistics",
+    load: async () => ({ main: (await import('./cache-command.js')).cacheCommand }),
+  },
 };

@@ -21,7 +21,7 @@ function endToEndOptions(buf: Buffer, opt: OptRecord | undefined): Buffer[] {
     .map((o) => buf.subarray(o.start, o.start + 4 + o.length));
 }
 
-function encodeOpt(udpSize: number, ttlField: number, rdata: readonly Buffer[]): Buffer {
+export function encodeOpt(udpSize: number, ttlField: number, rdata: readonly Buffer[]): Buffer {
   const rdlength = rdata.reduce((n, b) => n + b.length, 0);
   const head = Buffer.alloc(OPT_FIXED_LENGTH);
   head.writeUInt16BE(TYPE_OPT, 1);
@@ -39,7 +39,7 @@ function option(code: number, data: Buffer): Buffer {
 }
 
 /** Replaces (or removes, or appends) the OPT record and fixes ARCOUNT; the rest is copied as is. */
-function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined): Buffer {
+export function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined): Buffer {
   const before = msg.opt === undefined ? buf : buf.subarray(0, msg.opt.start);
   const after = msg.opt === undefined ? Buffer.alloc(0) : buf.subarray(msg.opt.end);
   const out = Buffer.concat(opt === undefined ? [before, after] : [before, opt, after]);
