@@ -189,6 +189,19 @@ describe('response cache', () => {
     assert.equal(t.cache.stats().entries, 0, 'the answer from before the flush was not stored');
   });
 
+  it('stays within a small memory bound, evicting the least recently used answers', async () => {
+    const t = setup({ maxBytes: 2000 });
+    for (let i = 0; i < 20; i++) await t.ask(`n${i}.example`);
+    const stats = t.cache.stats();
+    assert.ok(stats.bytes <= 2000, `${stats.bytes} bytes`);
+    assert.ok(stats.entries >= 3 && stats.entries < 20, `${stats.entries} entries`);
+    assert.equal(stats.evictions, 20 - stats.entries);
+    await t.ask('n19.example');
+    assert.equal(t.calls.length, 20, 'the newest is still there');
+    await t.ask('n0.example');
+    assert.equal(t.calls.length, 21, 'the oldest was evicted');
+  });
+
   it('coalesces identical questions in flight into one resolution, each client with its own ID', async () => {
     const t = setup();
     const slow = deferred<undefined>();
