@@ -92,6 +92,18 @@ describe('LRU store', () => {
     assert.equal(lru.evictions, 1);
   });
 
+  it('keeps a hit entry from the older half, so a scan of new names evicts the others first', () => {
+    const lru = new LruStore<{ bytes: number }>(4, 10_000);
+    for (const k of ['a', 'b', 'c', 'd']) lru.set(k, item(1));
+    lru.get('a'); // oldest: moved to the newest end
+    lru.set('e', item(1));
+    lru.set('f', item(1));
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((k) => lru.peek(k) !== undefined),
+      [true, false, false, true, true, true],
+    );
+  });
+
   it('holds at most maxEntries, and refuses an entry bigger than the whole bound', () => {
     const lru = new LruStore<{ bytes: number }>(3, 10_000);
     for (let i = 0; i < 10; i++) lru.set(`k${i}`, item(10));
