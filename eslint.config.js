@@ -40,12 +40,13 @@ export default tseslint.config(
       ],
     },
   },
-  // Layering: dns <- upstream <- resolver <- server <- cli. A lower layer never imports a higher one.
+  // Layering: dns <- upstream <- resolver <- cache <- server <- cli. A lower layer never imports a higher one.
   ...[
-    ['control', ['dns', 'upstream', 'resolver', 'server', 'cli', 'config']],
-    ['dns', ['upstream', 'resolver', 'server', 'cli', 'config']],
-    ['upstream', ['resolver', 'server', 'cli', 'config']],
-    ['resolver', ['server', 'cli']],
+    ['control', ['dns', 'upstream', 'resolver', 'cache', 'server', 'cli', 'config']],
+    ['dns', ['upstream', 'resolver', 'cache', 'server', 'cli', 'config']],
+    ['upstream', ['resolver', 'cache', 'server', 'cli', 'config']],
+    ['resolver', ['cache', 'server', 'cli']],
+    ['cache', ['server', 'cli', 'config']],
     ['server', ['cli']],
     // Service files and OS resolver settings as plans: config, util and errors below it, never the daemon or the CLI.
     ['system', ['upstream', 'resolver', 'server', 'cli', 'control']],

@@ -13,6 +13,7 @@ import { makeCerts, startUpstream, writeQueryFile, probeName, unboundQueries } f
 import { TARGETS, startTarget, DOTSTUB_MAIN } from './bench-lib/targets.mjs';
 import { dnsperf } from './bench-lib/dnsperf.mjs';
 import { summarise, ratios, renderTable, median } from './bench-lib/report.mjs';
+import { runCacheHit } from './bench-lib/cache-hit.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const USAGE = `usage: scripts/bench [--short] [--duration S] [--reps N] [--only NAME,...] [--json FILE]
@@ -21,7 +22,8 @@ const USAGE = `usage: scripts/bench [--short] [--duration S] [--reps N] [--only 
   --short              whole run under two minutes: 2 s phases, 1 repetition, 3 cold starts
   --duration S         seconds of each measured dnsperf phase (default 10; 2 with --short)
   --reps N             repetitions, alternating the targets' order (default 3; 1 with --short)
-  --only NAME,...      targets to run: ${TARGETS.map((t) => t.name).join(', ')}
+  --only NAME,...      targets to run: ${TARGETS.map((t) => t.name).join(', ')}, cache-hit
+                       (cache-hit: dotstub and unbound answering a small name set from their caches)
   --json FILE          also write the results as JSON
   --cold N             cold starts per target and repetition (default 5; 3 with --short)
   --upstream-threads N num-threads of the upstream unbound (default 1)
@@ -85,11 +87,14 @@ const cfg = {
   maxLinesPerSecond: 150_000,
 };
 let targets = TARGETS;
+let cacheHit = true;
 if (opt.only) {
-  const names = opt.only
+  const all = opt.only
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  cacheHit = all.includes('cache-hit');
+  const names = all.filter((n) => n !== 'cache-hit');
   const unknown = names.filter((n) => !TARGETS.some((t) => t.name === n));
   if (unknown.length) {
     console.error(
@@ -303,10 +308,12 @@ async function main() {
   const files = {};
   const gen = async (key, lines) =>
     (files[key] = await writeQueryFile(join(workDir, `${key}.txt`), lines, `-${key}`));
-  await gen('warm', cfg.warmSeconds * 5000 + 1000);
-  for (const rate of cfg.rates) await gen(`r${rate}`, rate * cfg.duration + rate);
-  for (const i of cfg.searchGrid.keys()) await gen(`s${i}`, cfg.searchSeconds * cfg.maxLinesPerSecond);
-  await gen('max', cfg.duration * cfg.maxLinesPerSecond);
+  if (targets.length > 0) {
+    await gen('warm', cfg.warmSeconds * 5000 + 1000);
+    for (const rate of cfg.rates) await gen(`r${rate}`, rate * cfg.duration + rate);
+    for (const i of cfg.searchGrid.keys()) await gen(`s${i}`, cfg.searchSeconds * cfg.maxLinesPerSecond);
+    await gen('max', cfg.duration * cfg.maxLinesPerSecond);
+  }
   log(`certificates and query files ready (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
   const upstream = await startUpstream(workDir, certs, cfg.upstreamThreads);
@@ -330,6 +337,11 @@ async function main() {
     log(`repetition ${rep + 1}/${cfg.reps}: ${order.map((t) => t.name).join(', ')}`);
     for (const tgt of order) results[tgt.name].push(await runTarget(ctx, tgt, rep));
   }
+  let cache;
+  if (cacheHit) {
+    log(`cache-hit run: dotstub and the unbound forwarder answering a small name set from their caches`);
+    cache = await runCacheHit(ctx, cfg, workDir, log);
+  }
   const upstreamQueries = await unboundQueries(upstream.confFile);
   info.loadAverageAtEnd = loadavg()
     .map((x) => x.toFixed(2))
@@ -338,15 +350,17 @@ async function main() {
 
   const summaries = targets.map((t) => summarise(t, results[t.name], ctx.search[t.name]));
   const rat = ratios(summaries);
-  const table = renderTable(summaries, rat);
+  const table = targets.length > 0 ? renderTable(summaries, rat) : '';
   const header =
     `${info.date} — ${info.nproc} × ${info.cpu}, Node ${info.node}; unbound ${info.unbound}, stubby ${info.stubby}, ` +
     `Knot Resolver ${info.kresd}, dnsperf ${info.dnsperf}; ${cfg.reps} repetition(s) of ${cfg.duration} s phases` +
     `${cfg.short ? ' (--short)' : ''}; upstream unbound num-threads ${cfg.upstreamThreads}; load average ` +
     `${info.loadAverage} at start, ${info.loadAverageAtEnd} at end`;
   console.log(`\n${header}\n\n${table}\n`);
+  if (cache) console.log(`${cache.table}\n`);
   const errors = [
     ...summaries.flatMap((s) => s.errors.map((e) => `${s.name}: ${e}`)),
+    ...(cache?.rows ?? []).flatMap((r) => r.errors.map((e) => `cache-hit ${r.name}: ${e}`)),
     ...new Set(ctx.errors),
   ];
   if (errors.length) console.log(`errors:\n  ${errors.join('\n  ')}`);
@@ -357,7 +371,7 @@ async function main() {
     writeFileSync(
       opt.json,
       JSON.stringify(
-        { machine: info, config: cfg, upstreamQueries, summaries, ratios: rat, raw: results, table },
+        { machine: info, config: cfg, upstreamQueries, summaries, ratios: rat, raw: results, table, cache },
         null,
         2,
       ) + '\n',

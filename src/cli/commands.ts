@@ -37,4 +37,8 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "make dotstub this machine's resolver, put the previous one back, or show who resolves",
     load: async () => ({ main: (await import('./system-command.js')).systemCommand }),
   },
+  cache: {
+    summary: "flush the running daemon's answer cache, or show its statistics",
+    load: async () => ({ main: (await import('./cache-command.js')).cacheCommand }),
+  },
 };

@@ -11,6 +11,7 @@ import { PROFILE_RULES, USAGE_PROFILES, type UsageProfile } from '../upstream/us
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
 import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
+import { cacheConfig } from './cache-config.js';
 import { DEFAULT_LISTEN, DEFAULT_UPSTREAMS, DEFAULTS } from './defaults.js';
 import { listenTlsSpecs, tlsSettings } from './tls-config.js';
 
@@ -28,7 +29,7 @@ export interface RunFlags {
 }
 
 /** The daemon's options as the configuration sets them (the logger and clock come from the CLI). */
-export type DaemonConfig = Omit<DaemonOptions, 'logger' | 'clock' | 'tcp' | 'backoff'> & {
+export type DaemonConfig = Omit<DaemonOptions, 'logger' | 'clock' | 'tcp' | 'backoff' | 'cacheTuning'> & {
   readonly logLevel: LogLevel;
   /** Things worth saying at start that do not stop it (a single pin without backup, say). */
   readonly warnings: readonly string[];
@@ -215,6 +216,7 @@ export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
     maxInFlightPerConnection: DEFAULTS.maxInFlightPerConnection,
     listenTls,
     tls: tlsSettings(file, listenTls),
+    cache: cacheConfig(file),
     warnings,
   };
 }

@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeCause, ListenError } from '../errors.js';
+import type { CacheConfig, CacheTuning } from '../cache/cache-options.js';
+import { ResponseCache } from '../cache/response-cache.js';
 import { Resolver } from '../resolver/resolver.js';
 import type { BackoffPolicy } from '../util/backoff.js';
 import type { SelectionStrategy } from '../resolver/selection.js';
@@ -16,6 +18,7 @@ import {
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { registerCacheControl } from './cache-control.js';
 import { ControlServer } from './control-server.js';
 import { newServerCounters, type QueryContext, type ServerCounters } from './query-handler.js';
 import { buildStatusSnapshot, type StatusSection } from './status-snapshot.js';
@@ -60,6 +63,10 @@ export interface DaemonOptions {
    * warns when another daemon already holds it; an explicit path that cannot be opened stops the start.
    */
   readonly control?: { readonly path: string; readonly required: boolean } | undefined;
+  /** The answer cache (`cache.*` keys); undefined or `enabled: false`: none. */
+  readonly cache?: CacheConfig | undefined;
+  /** Tests shorten the cache's fixed timers and thresholds. */
+  readonly cacheTuning?: Partial<CacheTuning> | undefined;
 }
 
 export interface BoundAddress {
@@ -74,6 +81,11 @@ export interface Daemon {
   readonly resolver: Resolver;
   readonly upstreams: readonly TlsUpstream[];
   readonly counters: ServerCounters;
+  /**
+   * The answer cache, undefined when disabled. flush(name?) for network changes; upstreamsChanged(profiles)
+   * for the reload code when the upstream configuration changes; stats() for status.
+   */
+  readonly cache: ResponseCache | undefined;
   /** Where features add their control methods (status, reload, cache flush...); undefined without a socket. */
   readonly control: ControlServer | undefined;
   /**
@@ -129,8 +141,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     clock,
     logger,
   });
+  const cache =
+    options.cache?.enabled === true
+      ? new ResponseCache({
+          config: options.cache,
+          ...(options.cacheTuning === undefined ? {} : { tuning: options.cacheTuning }),
+          profiles: options.upstreams.map((u) => u.profile ?? 'strict'),
+          resolver,
+          clock,
+          logger,
+        })
+      : undefined;
   const counters = newServerCounters();
-  const ctx: QueryContext = { resolver, counters, logger };
+  const ctx: QueryContext = { resolver, cache, counters, logger };
   const udp: UdpListener[] = [];
   const tcp: TcpListener[] = [];
   const addresses: BoundAddress[] = [];
@@ -147,6 +170,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (addresses.length === 0) throw new ListenError('no listen address could be bound');
     tls = await startTls(options, ctx, clock);
     control = await openControl(options);
+    if (control !== undefined) registerCacheControl(control, cache);
   } catch (err) {
     await tls?.close();
     await Promise.all([...udp, ...tcp].map((l) => l.close()));
@@ -161,12 +185,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const listenerStatus = (): ListenerStatus => tls?.status() ?? NO_TLS_STATUS;
   control?.handle('listener.status', listenerStatus);
   if (tls !== undefined) statusSections.set('listener', listenerStatus);
+  if (cache !== undefined) statusSections.set('cache', () => cache.stats());
   return {
     addresses,
     tlsAddresses: tls?.listeners.map((l) => ({ host: l.host, port: l.port })) ?? [],
     resolver,
     upstreams,
     counters,
+    cache,
     control,
     statusSections,
     listenerStatus,

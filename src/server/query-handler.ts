@@ -13,6 +13,7 @@ import {
   type ParsedMessage,
 } from '../dns/wire.js';
 import { errorAnswer, truncateAnswer } from '../dns/edns.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 import type { Resolver, ResolveResult } from '../resolver/resolver.js';
 import type { Logger } from '../util/logger.js';
 
@@ -44,6 +45,8 @@ export function newServerCounters(): ServerCounters {
 
 export interface QueryContext {
   readonly resolver: Resolver;
+  /** Asked before the resolver when enabled (it calls the resolver on a miss). */
+  readonly cache?: ResponseCache | undefined;
   readonly counters: ServerCounters;
   readonly logger: Logger;
 }
@@ -78,7 +81,7 @@ export async function answerQuery(
     ctx.counters.formerr++;
     return errorAnswer(raw, msg, RCODE.FORMERR);
   }
-  const result = await ctx.resolver.resolve(raw, msg);
+  const result = await (ctx.cache ?? ctx.resolver).resolve(raw, msg);
   countAnswer(ctx.counters, result);
   if (ctx.logger.enabled('debug'))
     ctx.logger.debug('answered', { transport, q: msg.question.key, via: result.via?.upstream ?? 'none' });

@@ -1,0 +1,124 @@
+/**
+ * The cached answers: each kept as the upstream's wire bytes (made shareable once), with the offsets of
+ * its TTL fields found once at store time, so a hit is a copy plus a few 32-bit writes.
+ */
+import { answerForClient, shareableAnswer } from '../dns/cached-answer.js';
+import { recordTtls } from '../dns/record-ttls.js';
+import { parseMessage, type ParsedMessage } from '../dns/wire.js';
+import type { UpstreamAnswer } from '../upstream/upstream.js';
+import type { QueryKey } from './cache-key.js';
+import { LruStore, type Sized } from './lru-store.js';
+import { partitionOf, type Partition } from './privacy.js';
+import { cachePlan, type EntryKind, type TtlLimits } from './ttl-policy.js';
+
+export interface CacheEntry extends Sized {
+  readonly name: string;
+  readonly partition: Partition;
+  readonly kind: EntryKind;
+  readonly wire: Buffer;
+  readonly msg: ParsedMessage;
+  readonly offsets: readonly number[];
+  readonly ttls: readonly number[];
+  /** Clock milliseconds. */
+  readonly storedAt: number;
+  readonly expiresAt: number;
+  /** Whole seconds it was stored for. */
+  readonly lifetime: number;
+  hits: number;
+  prefetched: boolean;
+}
+
+export interface Lookup {
+  readonly entry: CacheEntry;
+  readonly fresh: boolean;
+}
+
+/** Bookkeeping beyond the answer's bytes: key, offsets, parse and object headers (an estimate). */
+const ENTRY_OVERHEAD = 256;
+
+export class AnswerStore {
+  readonly #lru: LruStore<CacheEntry>;
+  readonly #limits: TtlLimits;
+  /** Milliseconds past expiry an entry is kept for serve-stale; 0 without it. */
+  readonly #staleMs: number;
+
+  constructor(options: { maxEntries: number; maxBytes: number; limits: TtlLimits; staleMs: number }) {
+    this.#lru = new LruStore(options.maxEntries, options.maxBytes);
+    this.#limits = options.limits;
+    this.#staleMs = options.staleMs;
+  }
+
+  get size(): number {
+    return this.#lru.size;
+  }
+  get bytes(): number {
+    return this.#lru.bytes;
+  }
+  get evictions(): number {
+    return this.#lru.evictions;
+  }
+
+  /** The best entry for the key among the partitions (fresh first, in partition order), or a stale one. */
+  lookup(key: QueryKey, partitions: readonly Partition[], now: number): Lookup | undefined {
+    let stale: CacheEntry | undefined;
+    for (const partition of partitions) {
+      const id = `${partition}|${key.key}`;
+      const entry = this.#lru.get(id);
+      if (entry === undefined) continue;
+      if (now < entry.expiresAt) return { entry, fresh: true };
+      if (now >= entry.expiresAt + this.#staleMs) this.#lru.delete(id);
+      else stale ??= entry;
+    }
+    return stale === undefined ? undefined : { entry: stale, fresh: false };
+  }
+
+  /**
+   * Stores an upstream answer if the TTL policy allows and its partition is servable. A SERVFAIL never
+   * replaces data that serve-stale could still use.
+   */
+  insert(
+    key: QueryKey,
+    upstream: UpstreamAnswer,
+    partitions: readonly Partition[],
+    now: number,
+  ): CacheEntry | undefined {
+    const partition = partitionOf(upstream);
+    if (!partitions.includes(partition)) return undefined;
+    const wire = shareableAnswer(upstream.answer, upstream.msg);
+    const msg = parseMessage(wire);
+    const records = recordTtls(wire, msg);
+    const extendedRcode = (msg.opt?.ttlField ?? 0) >>> 24;
+    const plan = cachePlan(wire, records, extendedRcode, this.#limits);
+    if (plan === undefined) return undefined;
+    const id = `${partition}|${key.key}`;
+    if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id) !== undefined) return undefined;
+    const entry: CacheEntry = {
+      name: key.name,
+      partition,
+      kind: plan.kind,
+      wire,
+      msg,
+      offsets: records.map((r) => r.offset),
+      ttls: plan.ttls,
+      storedAt: now,
+      expiresAt: now + plan.lifetime * 1000,
+      lifetime: plan.lifetime,
+      hits: 0,
+      prefetched: false,
+      bytes: wire.length + id.length * 2 + records.length * 16 + ENTRY_OVERHEAD,
+    };
+    return this.#lru.set(id, entry) ? entry : undefined;
+  }
+
+  /** The entry as this client's answer: TTLs counted down by whole elapsed seconds, or all `staleTtl`. */
+  answer(entry: CacheEntry, query: Buffer, queryMsg: ParsedMessage, now: number, staleTtl?: number): Buffer {
+    const elapsed = Math.floor((now - entry.storedAt) / 1000);
+    const values = entry.ttls.map((t) => staleTtl ?? Math.max(0, t - elapsed));
+    return answerForClient(entry.wire, entry.msg, { offsets: entry.offsets, values }, query, queryMsg);
+  }
+
+  /** Removes every entry, or those of one name (any type, class or partition); returns how many. */
+  flush(name?: string): number {
+    return name === undefined ? this.#lru.clear() : this.#lru.deleteWhere((e) => e.name === name);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What makes two queries share a cached answer: the name (case-insensitively, RFC 4343), type and class,
+ * and the header and EDNS bits that change the answer: DO (RFC 3225: DNSSEC records or not), CD (RFC 4035
+ * sec. 3.2.2: validation off) and AD (RFC 6840 sec. 5.7: the AD bit answers only a query that asked for it).
+ * The privacy partition is added by the store (see privacy.ts).
+ */
+import type { ParsedMessage } from '../dns/wire.js';
+
+/** Zone transfers (AXFR 252, IXFR 251) and MAILB/MAILA (253, 254) are never answered from a cache. */
+const UNCACHED_TYPES: ReadonlySet<number> = new Set([251, 252, 253, 254]);
+/** EDNS client subnet (RFC 7871): the answer is scoped to one network, so a shared cache stays out. */
+const OPTION_CLIENT_SUBNET = 8;
+const DO_BIT = 0x8000;
+
+export interface QueryKey {
+  /** name/type/class plus the flag bits: the same for every privacy partition. */
+  readonly key: string;
+  /** The lower-cased name with its final dot, for flush(name). */
+  readonly name: string;
+}
+
+/** The cache key of a standard query, or undefined when its answer must not come from a cache. */
+export function queryKey(raw: Buffer, msg: ParsedMessage): QueryKey | undefined {
+  const q = msg.question;
+  if (q === undefined || UNCACHED_TYPES.has(q.type)) return undefined;
+  if (msg.opt?.options.some((o) => o.code === OPTION_CLIENT_SUBNET) === true) return undefined;
+  const dnssecOk = ((msg.opt?.ttlField ?? 0) & DO_BIT) !== 0;
+  const flags = (raw[3] ?? 0) & 0x30; // AD 0x20, CD 0x10
+  // q.key is `name/type/class`; a label may itself hold a '/', so cut at the second slash from the end.
+  const name = q.key.slice(0, q.key.lastIndexOf('/', q.key.lastIndexOf('/') - 1));
+  return { key: `${q.key}|${dnssecOk ? 'do' : ''}${flags}`, name };
+}
+
+/** A user's name as the key spells it: lower case (ASCII only, RFC 4343), ending with a dot. */
+export function normaliseName(name: string): string {
+  const lower = name.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return lower.endsWith('.') ? lower : `${lower}.`;
+}

@@ -1,0 +1,205 @@
+/**
+ * The cache in front of the resolver: answers repeated questions from memory, coalesces identical
+ * questions in flight into one upstream query, refreshes popular entries before they expire (prefetch),
+ * and, when enabled, serves expired answers when the upstreams cannot answer (RFC 8767).
+ */
+import { errorAnswer } from '../dns/edns.js';
+import { answerForClient, shareableAnswer } from '../dns/cached-answer.js';
+import { parseMessage, RCODE, type ParsedMessage } from '../dns/wire.js';
+import type { ResolveResult } from '../resolver/resolver.js';
+import type { UsageProfile } from '../upstream/usage-profile.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { AnswerStore, type CacheEntry } from './answer-store.js';
+import { normaliseName, queryKey, type QueryKey } from './cache-key.js';
+import { DEFAULT_CACHE_TUNING, type CacheConfig, type CacheTuning } from './cache-options.js';
+import { servablePartitions, type Partition } from './privacy.js';
+
+/** What the cache needs of the resolver. */
+export interface Resolving {
+  resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult>;
+}
+
+export interface ResponseCacheOptions {
+  readonly config: CacheConfig;
+  readonly tuning?: Partial<CacheTuning>;
+  /** The usage profiles of the configured upstreams: the strictest decides what is served (privacy.ts). */
+  readonly profiles: readonly UsageProfile[];
+  readonly resolver: Resolving;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  prefetches: number;
+  staleServed: number;
+  evictions: number;
+  coalesced: number;
+  flushes: number;
+}
+
+interface Fetched {
+  readonly result: ResolveResult;
+  readonly entry: CacheEntry | undefined;
+}
+
+const failed = (r: ResolveResult): boolean =>
+  r.via === undefined || ((r.via.answer.answer[3] ?? 0) & 0x0f) === RCODE.SERVFAIL;
+
+export class ResponseCache {
+  readonly #store: AnswerStore;
+  readonly #config: CacheConfig;
+  readonly #tuning: CacheTuning;
+  #partitions: readonly Partition[];
+  readonly #resolver: Resolving;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #inFlight = new Map<string, Promise<Fetched>>();
+  readonly #counters = { hits: 0, misses: 0, prefetches: 0, staleServed: 0, coalesced: 0, flushes: 0 };
+  /** Bumped by every flush: an answer asked for before it is not stored after it. */
+  #generation = 0;
+
+  constructor(options: ResponseCacheOptions) {
+    this.#config = options.config;
+    this.#tuning = { ...DEFAULT_CACHE_TUNING, ...options.tuning };
+    this.#partitions = servablePartitions(options.profiles);
+    this.#resolver = options.resolver;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#store = new AnswerStore({
+      maxEntries: options.config.maxEntries,
+      maxBytes: options.config.maxBytes,
+      limits: {
+        maxTtl: options.config.maxTtl,
+        minTtl: options.config.minTtl,
+        servfailTtl: this.#tuning.servfailTtl,
+      },
+      staleMs: options.config.serveStale ? options.config.maxStaleAge * 1000 : 0,
+    });
+  }
+
+  /** Answers from the cache when it can, else through the resolver (once per identical question in flight). */
+  async resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+    const key = queryKey(query, msg);
+    if (key === undefined) return this.#resolver.resolve(query, msg);
+    const now = this.#clock.now();
+    const found = this.#store.lookup(key, this.#partitions, now);
+    if (found?.fresh === true) {
+      this.#counters.hits++;
+      found.entry.hits++;
+      this.#maybePrefetch(found.entry, key, query, msg, now);
+      return { answer: this.#store.answer(found.entry, query, msg, now) };
+    }
+    this.#counters.misses++;
+    return this.#miss(key, query, msg, found?.entry);
+  }
+
+  async #miss(
+    key: QueryKey,
+    query: Buffer,
+    msg: ParsedMessage,
+    stale: CacheEntry | undefined,
+  ): Promise<ResolveResult> {
+    let pending = this.#inFlight.get(key.key);
+    const leader = pending === undefined;
+    if (pending === undefined) pending = this.#fetch(key, query, msg);
+    else this.#counters.coalesced++;
+    const outcome = stale === undefined ? await pending : await this.#withinStaleTimer(pending);
+    if (stale !== undefined && (outcome === undefined || failed(outcome.result))) {
+      // RFC 8767 sec. 5: no (good) answer in time; the refresh goes on and updates the cache when it lands.
+      this.#counters.staleServed++;
+      this.#logger.debug('served stale', { q: key.key });
+      return { answer: this.#store.answer(stale, query, msg, this.#clock.now(), this.#tuning.staleTtl) };
+    }
+    if (outcome === undefined) return { answer: errorAnswer(query, msg, RCODE.SERVFAIL) }; // unreachable
+    return leader ? outcome.result : { ...outcome.result, answer: this.#forFollower(outcome, query, msg) };
+  }
+
+  /** The shared answer, or undefined when the client-response timer fires first. */
+  async #withinStaleTimer(pending: Promise<Fetched>): Promise<Fetched | undefined> {
+    let timer: { clear(): void } | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = this.#clock.setTimeout(() => {
+        resolve(undefined);
+      }, this.#tuning.staleAnswerTimeoutMs);
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } finally {
+      timer?.clear();
+    }
+  }
+
+  /** One upstream resolution, shared by every identical question that arrives while it runs. */
+  #fetch(key: QueryKey, query: Buffer, msg: ParsedMessage): Promise<Fetched> {
+    const generation = this.#generation;
+    const pending = this.#resolver.resolve(query, msg).then((result) => {
+      let entry: CacheEntry | undefined;
+      if (result.via !== undefined && generation === this.#generation)
+        entry = this.#store.insert(key, result.via.answer, this.#partitions, this.#clock.now());
+      return { result, entry };
+    });
+    this.#inFlight.set(key.key, pending);
+    const forget = (): void => {
+      if (this.#inFlight.get(key.key) === pending) this.#inFlight.delete(key.key);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  /** A coalesced client's own answer: its ID, flags, question case and EDNS shape. */
+  #forFollower(outcome: Fetched, query: Buffer, msg: ParsedMessage): Buffer {
+    if (outcome.entry !== undefined) return this.#store.answer(outcome.entry, query, msg, this.#clock.now());
+    const via = outcome.result.via;
+    if (via === undefined) return errorAnswer(query, msg, RCODE.SERVFAIL);
+    const wire = shareableAnswer(via.answer.answer, via.answer.msg);
+    return answerForClient(wire, parseMessage(wire), { offsets: [], values: [] }, query, msg);
+  }
+
+  /** A popular entry in the last part of its lifetime is refreshed once, in the background. */
+  #maybePrefetch(entry: CacheEntry, key: QueryKey, query: Buffer, msg: ParsedMessage, now: number): void {
+    if (!this.#config.prefetch || entry.prefetched || entry.kind === 'servfail') return;
+    if (entry.hits < this.#tuning.prefetchMinHits) return;
+    if (entry.expiresAt - now > entry.lifetime * 1000 * this.#tuning.prefetchWindow) return;
+    if (this.#inFlight.has(key.key)) return;
+    entry.prefetched = true;
+    this.#counters.prefetches++;
+    // The client's bytes may be reused by its listener once answered: the refresh keeps its own copy.
+    const copy = Buffer.from(query);
+    this.#fetch(key, copy, msg).catch((err: unknown) => {
+      this.#logger.debug('prefetch failed', { q: key.key, cause: String(err) });
+    });
+  }
+
+  /**
+   * Empties the cache, or removes one name (every type). Call it when the network changes (answers may
+   * differ behind another resolver) or, through upstreamsChanged(), when the upstream configuration does.
+   */
+  flush(name?: string): number {
+    this.#generation++;
+    this.#counters.flushes++;
+    return this.#store.flush(name === undefined ? undefined : normaliseName(name));
+  }
+
+  /**
+   * For the reload code, after the upstream configuration changed: answers from the old upstreams no
+   * longer hold, and the new profiles may change which partitions are served (privacy.ts).
+   */
+  upstreamsChanged(profiles?: readonly UsageProfile[]): number {
+    if (profiles !== undefined) this.#partitions = servablePartitions(profiles);
+    return this.flush();
+  }
+
+  stats(): CacheStats {
+    return {
+      entries: this.#store.size,
+      bytes: this.#store.bytes,
+      evictions: this.#store.evictions,
+      ...this.#counters,
+    };
+  }
+}

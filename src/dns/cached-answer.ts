@@ -1,0 +1,50 @@
+/**
+ * The two wire edits a cache needs: an upstream answer made shareable between clients once, at store time,
+ * and a stored answer made one client's own at hit time. Both work on raw bytes, as the rest of the data
+ * path does; nothing is re-encoded.
+ */
+import { encodeOpt, withOpt } from './edns.js';
+import type { ParsedMessage } from './wire.js';
+
+/**
+ * EDNS options that belong to one client's exchange and must never reach another client: client subnet
+ * (RFC 7871, option 8: the answer is scoped to one network), COOKIE (RFC 7873, option 10: the server cookie
+ * is minted for one client), and the hop-by-hop keepalive and padding (RFC 7828, RFC 7830: options 11, 12).
+ */
+const PER_CLIENT_OPTIONS: ReadonlySet<number> = new Set([8, 10, 11, 12]);
+
+/** The upstream's answer without per-client options: what a cache keeps and serves to everyone. */
+export function shareableAnswer(answer: Buffer, msg: ParsedMessage): Buffer {
+  const opt = msg.opt;
+  if (opt?.options.some((o) => PER_CLIENT_OPTIONS.has(o.code)) !== true) return Buffer.from(answer);
+  const kept = opt.options
+    .filter((o) => !PER_CLIENT_OPTIONS.has(o.code))
+    .map((o) => answer.subarray(o.start, o.start + 4 + o.length));
+  return withOpt(answer, msg, encodeOpt(opt.udpSize, opt.ttlField, kept));
+}
+
+/**
+ * A stored answer as this client must see it: its ID, its question bytes (case kept, so a client using
+ * 0x20 mixed case recognises its answer), RD and CD as it sent them (RFC 1035 sec. 4.1.1, RFC 4035 sec.
+ * 3.2.2), the TTL fields given, and no OPT when it sent none (RFC 6891 sec. 7). Not yet truncated.
+ */
+export function answerForClient(
+  stored: Buffer,
+  storedMsg: ParsedMessage,
+  ttls: { readonly offsets: readonly number[]; readonly values: readonly number[] },
+  query: Buffer,
+  queryMsg: ParsedMessage,
+): Buffer {
+  const out = Buffer.from(stored);
+  ttls.offsets.forEach((offset, i) => out.writeUInt32BE(ttls.values[i] ?? 0, offset));
+  out.writeUInt16BE(queryMsg.id, 0);
+  out[2] = ((out[2] ?? 0) & ~0x01) | ((query[2] ?? 0) & 0x01);
+  out[3] = ((out[3] ?? 0) & ~0x10) | ((query[3] ?? 0) & 0x10);
+  const q = queryMsg.question;
+  const s = storedMsg.question;
+  // Equal names (case aside) have equal wire lengths, and the question is never compressed: a plain copy.
+  if (q !== undefined && s !== undefined && q.end - q.start === s.end - s.start)
+    query.copy(out, s.start, q.start, q.end);
+  if (queryMsg.opt === undefined && storedMsg.opt !== undefined) return withOpt(out, storedMsg, undefined);
+  return out;
+}

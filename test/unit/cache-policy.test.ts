@@ -1,0 +1,132 @@
+// RFC 2308 / RFC 2181 TTL policy, table-driven, and the LRU store's bounds.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LruStore } from '../../src/cache/lru-store.js';
+import { cachePlan } from '../../src/cache/ttl-policy.js';
+import { recordTtls } from '../../src/dns/record-ttls.js';
+import { parseMessage } from '../../src/dns/wire.js';
+import { shapedAnswer, type Shape } from '../helpers/cache-answers.js';
+import { buildQuery } from '../helpers/dns-messages.js';
+
+const LIMITS = { maxTtl: 86_400, minTtl: 0, servfailTtl: 5 };
+
+function plan(shape: Shape, limits = LIMITS, truncated = false) {
+  const answer = shapedAnswer(buildQuery('x.example', 'A', { id: 1 }), shape);
+  if (truncated) answer[2] = answer[2]! | 0x02;
+  return cachePlan(answer, recordTtls(answer, parseMessage(answer)), 0, limits);
+}
+
+describe('cache TTL policy (RFC 2308, RFC 2181 sec. 8)', () => {
+  const cases: { what: string; shape: Shape; kind?: string; lifetime?: number }[] = [
+    { what: 'positive: the smallest TTL', shape: { answers: [300, 120] }, kind: 'positive', lifetime: 120 },
+    {
+      what: 'NXDOMAIN with SOA: SOA MINIMUM below its TTL',
+      shape: { rcode: 3, soa: { ttl: 3600, minimum: 300 } },
+      kind: 'negative',
+      lifetime: 300,
+    },
+    {
+      what: 'NXDOMAIN with SOA: SOA TTL below MINIMUM',
+      shape: { rcode: 3, soa: { ttl: 60, minimum: 900 } },
+      kind: 'negative',
+      lifetime: 60,
+    },
+    {
+      what: 'NODATA with SOA',
+      shape: { rcode: 0, soa: { ttl: 900, minimum: 180 } },
+      kind: 'negative',
+      lifetime: 180,
+    },
+    { what: 'NXDOMAIN without SOA: not cached', shape: { rcode: 3 } },
+    { what: 'NODATA without SOA: not cached', shape: { rcode: 0 } },
+    { what: 'SERVFAIL: a few seconds', shape: { rcode: 2 }, kind: 'servfail', lifetime: 5 },
+    { what: 'REFUSED: not cached', shape: { rcode: 5 } },
+    { what: 'FORMERR: not cached', shape: { rcode: 1 } },
+    { what: 'TTL 0: not cached', shape: { answers: [0] } },
+    { what: 'TTL with the top bit set counts as 0 (RFC 2181 sec. 8)', shape: { answers: [0x80000000, 300] } },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const p = plan(c.shape);
+      if (c.kind === undefined) assert.equal(p, undefined);
+      else {
+        assert.equal(p?.kind, c.kind);
+        assert.equal(p.lifetime, c.lifetime);
+      }
+    });
+  }
+
+  it('gives the SOA of a negative answer min(TTL, MINIMUM) as its own TTL', () => {
+    assert.deepEqual(plan({ rcode: 3, soa: { ttl: 3600, minimum: 300 } })?.ttls, [300]);
+  });
+
+  it('caps at maxTtl and raises to minTtl, per record and for the entry', () => {
+    const capped = plan({ answers: [200_000, 100_000] }, { ...LIMITS, maxTtl: 86_400 });
+    assert.equal(capped?.lifetime, 86_400);
+    assert.deepEqual(capped.ttls, [86_400, 86_400]);
+    const raised = plan({ answers: [10, 600] }, { ...LIMITS, minTtl: 60 });
+    assert.equal(raised?.lifetime, 60);
+    assert.deepEqual(raised.ttls, [60, 600]);
+  });
+
+  it('never caches a truncated answer or an extended RCODE', () => {
+    assert.equal(plan({ answers: [300] }, LIMITS, true), undefined);
+    const answer = shapedAnswer(buildQuery('x.example', 'A', { id: 1 }), { answers: [300] });
+    assert.equal(cachePlan(answer, recordTtls(answer, parseMessage(answer)), 1, LIMITS), undefined);
+  });
+});
+
+describe('LRU store', () => {
+  const item = (bytes: number) => ({ bytes });
+
+  it('evicts the least recently used entry when the byte bound is passed', () => {
+    const lru = new LruStore<{ bytes: number }>(100, 1000);
+    lru.set('a', item(400));
+    lru.set('b', item(400));
+    assert.notEqual(lru.get('a'), undefined); // a is now the most recent
+    lru.set('c', item(400));
+    assert.equal(lru.peek('b'), undefined, 'b was least recently used');
+    assert.notEqual(lru.peek('a'), undefined);
+    assert.notEqual(lru.peek('c'), undefined);
+    assert.equal(lru.bytes, 800);
+    assert.equal(lru.evictions, 1);
+  });
+
+  it('keeps a hit entry from the older half, so a scan of new names evicts the others first', () => {
+    const lru = new LruStore<{ bytes: number }>(4, 10_000);
+    for (const k of ['a', 'b', 'c', 'd']) lru.set(k, item(1));
+    lru.get('a'); // oldest: moved to the newest end
+    lru.set('e', item(1));
+    lru.set('f', item(1));
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((k) => lru.peek(k) !== undefined),
+      [true, false, false, true, true, true],
+    );
+  });
+
+  it('holds at most maxEntries, and refuses an entry bigger than the whole bound', () => {
+    const lru = new LruStore<{ bytes: number }>(3, 10_000);
+    for (let i = 0; i < 10; i++) lru.set(`k${i}`, item(10));
+    assert.equal(lru.size, 3);
+    assert.equal(lru.evictions, 7);
+    assert.deepEqual(
+      ['k7', 'k8', 'k9'].map((k) => lru.peek(k) !== undefined),
+      [true, true, true],
+    );
+    assert.equal(lru.set('huge', item(20_000)), false);
+    assert.equal(lru.size, 3);
+  });
+
+  it('replaces an entry in place without counting it twice', () => {
+    const lru = new LruStore<{ bytes: number }>(10, 1000);
+    lru.set('a', item(100));
+    lru.set('a', item(300));
+    assert.equal(lru.bytes, 300);
+    assert.equal(lru.size, 1);
+    assert.equal(
+      lru.deleteWhere((v) => v.bytes === 300),
+      1,
+    );
+    assert.equal(lru.bytes, 0);
+  });
+});
