@@ -158,6 +158,11 @@ export class TlsUpstream implements Upstream {
     return answer;
   }
 
+  /** Drops stale connections (wake from sleep, network change); the next query connects afresh. */
+  resetConnections(): void {
+    this.#pool.resetConnections();
+  }
+
   close(): Promise<void> {
     return this.#pool.close();
   }
