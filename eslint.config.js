@@ -40,12 +40,14 @@ export default tseslint.config(
       ],
     },
   },
-  // Layering: dns <- upstream <- resolver <- server <- cli. A lower layer never imports a higher one.
+  // Layering: dns <- upstream <- resolver <- desktop <- server <- cli. A lower layer never imports a higher one.
   ...[
-    ['control', ['dns', 'upstream', 'resolver', 'server', 'cli', 'config']],
-    ['dns', ['upstream', 'resolver', 'server', 'cli', 'config']],
-    ['upstream', ['resolver', 'server', 'cli', 'config']],
-    ['resolver', ['server', 'cli']],
+    ['control', ['dns', 'upstream', 'resolver', 'desktop', 'server', 'cli', 'config']],
+    ['dns', ['upstream', 'resolver', 'desktop', 'server', 'cli', 'config']],
+    ['upstream', ['resolver', 'desktop', 'server', 'cli', 'config']],
+    ['resolver', ['desktop', 'server', 'cli']],
+    // Desktop life (sleep, network changes, split DNS, portal) sits beside the resolver, below the server.
+    ['desktop', ['server', 'cli', 'config']],
     ['server', ['cli']],
   ].map(([layer, above]) => ({
     files: [`src/${layer}/**/*.ts`],

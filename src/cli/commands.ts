@@ -21,6 +21,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "print a server's certificate chain and SPKI pins",
     load: async () => ({ main: (await import('./pin-command.js')).pinCommand }),
   },
+  portal: {
+    summary: 'let a captive portal log-in through: clear DNS for a few minutes, then Strict again',
+    load: async () => ({ main: (await import('./portal-command.js')).portalCommand }),
+  },
   query: {
     summary: 'ask one question the getdns_query way, and see how it was answered',
     load: async () => ({ main: (await import('./query-command.js')).queryCommand }),

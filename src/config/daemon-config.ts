@@ -12,6 +12,7 @@ import type { UpstreamSpec } from '../upstream/upstream.js';
 import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
 import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
 import { DEFAULT_LISTEN, DEFAULT_UPSTREAMS, DEFAULTS } from './defaults.js';
+import { desktopConfig } from './desktop-config.js';
 
 export interface RunFlags {
   readonly config?: string | undefined;
@@ -71,7 +72,7 @@ function stringList(value: unknown, path: string): string[] {
   return value as string[];
 }
 
-function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
+export function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
   if (typeof value === 'string') return { ...parseUpstreamAddress(value, path), pins: [] };
   if (typeof value !== 'object' || value === null)
     throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
@@ -209,6 +210,8 @@ export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
     maxOutstanding: optionalInteger(file, 'limitOutstandingQueries', DEFAULTS.maxOutstanding, 1, 1_000_000),
     maxConnectionsPerUpstream: DEFAULTS.maxConnectionsPerUpstream,
     maxInFlightPerConnection: DEFAULTS.maxInFlightPerConnection,
+    // domains, followSystemDomains, watchNetwork, portal (src/config/desktop-config.ts)
+    desktop: desktopConfig(file, upstreamFromJson),
     warnings,
   };
 }

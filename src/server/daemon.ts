@@ -2,7 +2,10 @@
  * Wiring and lifecycle only: upstreams -> resolver -> listeners. close() stops accepting, answers what is
  * in flight and closes upstream connections; destroy() cuts everything now.
  */
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { registerDesktopControl } from '../desktop/desktop-control.js';
+import { DesktopLife, type DesktopOptions } from '../desktop/desktop-life.js';
 import { ConfigError, describeCause, ListenError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
 import type { BackoffPolicy } from '../util/backoff.js';
@@ -51,6 +54,8 @@ export interface DaemonOptions {
    * warns when another daemon already holds it; an explicit path that cannot be opened stops the start.
    */
   readonly control?: { readonly path: string; readonly required: boolean } | undefined;
+  /** Sleep and network-change recovery, split DNS, portal mode. @default no watching, no split rules */
+  readonly desktop?: DesktopOptions | undefined;
 }
 
 export interface BoundAddress {
@@ -65,6 +70,9 @@ export interface Daemon {
   readonly counters: ServerCounters;
   /** Where features add their control methods (status, reload, cache flush...); undefined without a socket. */
   readonly control: ControlServer | undefined;
+  readonly desktop: DesktopLife;
+  /** 'network-change' (NetworkChangeEvent): after a wake or network change; the cache flushes on it. */
+  readonly events: EventEmitter;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -102,8 +110,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const upstreams = created.map((c) => c.tls);
   // Configured fallback servers come last: the resolver ranks them below every DoT upstream.
   const fallback = (options.fallback ?? []).map((spec) => createClearUpstream(spec, shared, 'fallback'));
+  const publicUpstreams = [...created.map((c) => c.upstream), ...fallback];
+  const desktop = new DesktopLife(options.desktop ?? { watchNetwork: false }, shared, publicUpstreams);
   const resolver = new Resolver({
-    upstreams: [...created.map((c) => c.upstream), ...fallback],
+    upstreams: publicUpstreams,
+    router: desktop,
     strategy: options.selection,
     timeoutMs: options.timeoutMs,
     maxOutstanding: options.maxOutstanding,
@@ -111,6 +122,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     clock,
     logger,
   });
+  desktop.attach(resolver);
   const counters = newServerCounters();
   const ctx: QueryContext = { resolver, counters, logger };
   const udp: UdpListener[] = [];
@@ -127,8 +139,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
     if (addresses.length === 0) throw new ListenError('no listen address could be bound');
     control = await openControl(options);
+    await desktop.start();
+    if (control !== undefined) registerDesktopControl(control, desktop);
   } catch (err) {
     await Promise.all([...udp, ...tcp].map((l) => l.close()));
+    await control?.close();
+    desktop.destroy();
     resolver.destroy();
     throw err;
   }
@@ -139,16 +155,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     upstreams,
     counters,
     control,
+    desktop,
+    events: desktop.events,
     close: () =>
       (closing ??= (async () => {
         await control?.close();
         await Promise.all([...udp, ...tcp].map((l) => l.close()));
+        await desktop.close();
         await resolver.close();
       })()),
     destroy: () => {
       void control?.close();
       for (const l of tcp) l.destroy();
       void Promise.all(udp.map((l) => l.close()));
+      desktop.destroy();
       resolver.destroy();
     },
   };
