@@ -40,13 +40,15 @@ export default tseslint.config(
       ],
     },
   },
-  // Layering: dns <- upstream <- resolver <- cache <- server <- cli. A lower layer never imports a higher one.
+  // Layering: dns <- upstream <- resolver <- desktop, cache <- server <- cli. A lower layer never imports a higher one.
   ...[
-    ['control', ['dns', 'upstream', 'resolver', 'cache', 'server', 'cli', 'config']],
-    ['dns', ['upstream', 'resolver', 'cache', 'server', 'cli', 'config']],
-    ['upstream', ['resolver', 'cache', 'server', 'cli', 'config']],
-    ['resolver', ['cache', 'server', 'cli']],
-    ['cache', ['server', 'cli', 'config']],
+    ['control', ['dns', 'upstream', 'resolver', 'cache', 'desktop', 'server', 'cli', 'config']],
+    ['dns', ['upstream', 'resolver', 'cache', 'desktop', 'server', 'cli', 'config']],
+    ['upstream', ['resolver', 'cache', 'desktop', 'server', 'cli', 'config']],
+    ['resolver', ['cache', 'desktop', 'server', 'cli']],
+    ['cache', ['desktop', 'server', 'cli', 'config']],
+    // Desktop life (sleep, network changes, split DNS, portal) sits beside the resolver, below the server.
+    ['desktop', ['cache', 'server', 'cli', 'config']],
     ['server', ['cli']],
     // Service files and OS resolver settings as plans: config, util and errors below it, never the daemon or the CLI.
     ['system', ['upstream', 'resolver', 'server', 'cli', 'control']],

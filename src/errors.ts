@@ -127,6 +127,13 @@ export class ListenError extends DotstubError {
   }
 }
 
+/** Portal mode cannot start: no DNS server of the network is known (`portal.servers` fixes it). */
+export class PortalError extends DotstubError {
+  constructor(message: string) {
+    super('ERR_DOTSTUB_PORTAL', message);
+  }
+}
+
 /** True when the failure is about this upstream or connection, so another upstream may well succeed. */
 export function isRetryable(err: unknown): boolean {
   return (

@@ -25,6 +25,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'show what the running daemon does: upstreams, authentication, counters',
     load: async () => ({ main: (await import('./status-command.js')).statusCommand }),
   },
+  portal: {
+    summary: 'let a captive portal log-in through: clear DNS for a few minutes, then Strict again',
+    load: async () => ({ main: (await import('./portal-command.js')).portalCommand }),
+  },
   query: {
     summary: 'ask one question the getdns_query way, and see how it was answered',
     load: async () => ({ main: (await import('./query-command.js')).queryCommand }),

@@ -14,6 +14,7 @@ import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
 import { cacheConfig } from './cache-config.js';
 import { DEFAULT_LISTEN, DEFAULT_UPSTREAMS, DEFAULTS } from './defaults.js';
 import { listenTlsSpecs, tlsSettings } from './tls-config.js';
+import { desktopConfig } from './desktop-config.js';
 
 export interface RunFlags {
   readonly config?: string | undefined;
@@ -75,7 +76,7 @@ function stringList(value: unknown, path: string): string[] {
   return value as string[];
 }
 
-function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
+export function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
   if (typeof value === 'string') return { ...parseUpstreamAddress(value, path), pins: [] };
   if (typeof value !== 'object' || value === null)
     throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
@@ -217,6 +218,8 @@ export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
     listenTls,
     tls: tlsSettings(file, listenTls),
     cache: cacheConfig(file),
+    // domains, followSystemDomains, watchNetwork, portal (src/config/desktop-config.ts)
+    desktop: desktopConfig(file, upstreamFromJson),
     warnings,
   };
 }

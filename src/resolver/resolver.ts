@@ -5,13 +5,16 @@
  */
 import { AllUpstreamsFailedError, ConnectionClosedError, describeCause, isRetryable } from '../errors.js';
 import { errorAnswer, toClientAnswer } from '../dns/edns.js';
+import { localZoneAnswer } from '../dns/local-zone.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
 import { PRIVACY_LEVELS } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
+import type { QueryRouter } from './query-router.js';
 import { attemptOrder, type SelectionStrategy } from './selection.js';
+import { nameOfKey } from './split-routes.js';
 import { UpstreamHealth } from './upstream-health.js';
 
 export interface ResolverOptions {
@@ -25,6 +28,8 @@ export interface ResolverOptions {
   readonly backoff?: BackoffPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Split DNS, locally served zones and portal mode; without it every name goes to `upstreams`. */
+  readonly router?: QueryRouter | undefined;
 }
 
 export interface ResolveResult {
@@ -41,6 +46,8 @@ export interface ResolverCounters {
   servfail: number;
   overloaded: number;
   outstandingPeak: number;
+  /** Answered from a locally served zone (RFC 6303, .local) without asking anyone. */
+  local: number;
 }
 
 interface Entry {
@@ -56,7 +63,15 @@ const PROMOTE_INTERVAL_MS = 1000;
 export class Resolver {
   readonly #options: ResolverOptions;
   readonly #entries: readonly Entry[];
-  readonly counters: ResolverCounters = { queries: 0, servfail: 0, overloaded: 0, outstandingPeak: 0 };
+  readonly counters: ResolverCounters = {
+    queries: 0,
+    servfail: 0,
+    overloaded: 0,
+    outstandingPeak: 0,
+    local: 0,
+  };
+  /** Health of upstreams the router chose (split DNS, portal), created on first use. */
+  readonly #routed = new Map<Upstream, Entry>();
   #turn = 0;
   #outstanding = 0;
   #lastPromotion = -Infinity;
@@ -96,7 +111,14 @@ export class Resolver {
   async #forward(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
     const { clock } = this.#options;
     const deadline = clock.now() + this.#options.timeoutMs;
-    const candidates = this.#candidates(clock.now());
+    const route =
+      msg.question === undefined ? undefined : this.#options.router?.route(nameOfKey(msg.question.key));
+    if (route?.kind === 'local') {
+      this.counters.local++;
+      return { answer: localZoneAnswer(query, msg, route.zone) };
+    }
+    const pool = route === undefined ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
+    const candidates = this.#candidates(clock.now(), pool);
     const errors: Error[] = [];
     const requeued = new Set<Entry>();
     try {
@@ -152,12 +174,35 @@ export class Resolver {
     });
   }
 
+  #entryFor(upstream: Upstream): Entry {
+    let entry = this.#routed.get(upstream);
+    if (entry === undefined) {
+      entry = { upstream, health: new UpstreamHealth(this.#options.backoff ?? DEFAULT_BACKOFF) };
+      this.#routed.set(upstream, entry);
+    }
+    return entry;
+  }
+
+  /** Forgets every failure and backoff (wake from sleep, network change: old failures say nothing now). */
+  resetHealth(): void {
+    for (const entry of [...this.#entries, ...this.#routed.values()]) entry.health.reset();
+    this.#lastPromotion = -Infinity;
+  }
+
+  /** Forgets upstreams the router no longer uses (split rules replaced). */
+  forget(upstreams: readonly Upstream[]): void {
+    for (const upstream of upstreams) this.#routed.delete(upstream);
+  }
+
   /** Upstreams to try, in order: usable ones, a due probe, or (all backing off) the least bad one. */
-  #candidates(now: number): Entry[] {
-    const order = attemptOrder(this.#options.strategy, this.#entries.length, this.#turn++);
+  #candidates(now: number, pool: readonly Entry[]): Entry[] {
+    const routed = pool.filter((e) => this.#options.router?.reachable(e.upstream) !== false);
+    // No route to any of them: the route probe may be stale (routes come back between polls), so try all.
+    const entries = routed.length > 0 ? routed : pool;
+    const order = attemptOrder(this.#options.strategy, entries.length, this.#turn++);
     const out: Entry[] = [];
     for (const index of order) {
-      const entry = this.#entries[index];
+      const entry = entries[index];
       if (entry !== undefined && entry.health.check(now) !== 'skip') out.push(entry);
     }
     // RFC 8310 sec. 5: authenticated TLS before encrypted-only, before clear, before the fallback servers.
@@ -167,7 +212,7 @@ export class Resolver {
     );
     if (out.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return out;
     let soonest: Entry | undefined;
-    for (const entry of this.#entries) {
+    for (const entry of entries) {
       const state = entry.health.state;
       if (state.kind !== 'backingOff') continue;
       const best = soonest?.health.state;

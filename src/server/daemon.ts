@@ -2,7 +2,10 @@
  * Wiring and lifecycle only: upstreams -> resolver -> listeners. close() stops accepting, answers what is
  * in flight and closes upstream connections; destroy() cuts everything now.
  */
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { registerDesktopControl } from '../desktop/desktop-control.js';
+import { DesktopLife, type DesktopOptions } from '../desktop/desktop-life.js';
 import { ConfigError, describeCause, ListenError } from '../errors.js';
 import type { CacheConfig, CacheTuning } from '../cache/cache-options.js';
 import { ResponseCache } from '../cache/response-cache.js';
@@ -67,6 +70,8 @@ export interface DaemonOptions {
   readonly cache?: CacheConfig | undefined;
   /** Tests shorten the cache's fixed timers and thresholds. */
   readonly cacheTuning?: Partial<CacheTuning> | undefined;
+  /** Sleep and network-change recovery, split DNS, portal mode. @default no watching, no split rules */
+  readonly desktop?: DesktopOptions | undefined;
 }
 
 export interface BoundAddress {
@@ -95,6 +100,9 @@ export interface Daemon {
   readonly statusSections: Map<string, StatusSection>;
   /** The DoT listener's counters (also the control method `listener.status`). */
   listenerStatus(): ListenerStatus;
+  readonly desktop: DesktopLife;
+  /** 'network-change' (NetworkChangeEvent): after a wake or network change; the cache flushes on it. */
+  readonly events: EventEmitter;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -132,8 +140,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const upstreams = created.map((c) => c.tls);
   // Configured fallback servers come last: the resolver ranks them below every DoT upstream.
   const fallback = (options.fallback ?? []).map((spec) => createClearUpstream(spec, shared, 'fallback'));
+  const publicUpstreams = [...created.map((c) => c.upstream), ...fallback];
+  const desktop = new DesktopLife(options.desktop ?? { watchNetwork: false }, shared, publicUpstreams);
   const resolver = new Resolver({
-    upstreams: [...created.map((c) => c.upstream), ...fallback],
+    upstreams: publicUpstreams,
+    router: desktop,
     strategy: options.selection,
     timeoutMs: options.timeoutMs,
     maxOutstanding: options.maxOutstanding,
@@ -141,6 +152,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     clock,
     logger,
   });
+  desktop.attach(resolver);
   const cache =
     options.cache?.enabled === true
       ? new ResponseCache({
@@ -170,10 +182,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (addresses.length === 0) throw new ListenError('no listen address could be bound');
     tls = await startTls(options, ctx, clock);
     control = await openControl(options);
-    if (control !== undefined) registerCacheControl(control, cache);
+    await desktop.start();
+    if (control !== undefined) {
+      registerCacheControl(control, cache);
+      registerDesktopControl(control, desktop);
+    }
   } catch (err) {
     await tls?.close();
     await Promise.all([...udp, ...tcp].map((l) => l.close()));
+    await control?.close();
+    desktop.destroy();
     resolver.destroy();
     throw err;
   }
@@ -185,7 +203,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const listenerStatus = (): ListenerStatus => tls?.status() ?? NO_TLS_STATUS;
   control?.handle('listener.status', listenerStatus);
   if (tls !== undefined) statusSections.set('listener', listenerStatus);
-  if (cache !== undefined) statusSections.set('cache', () => cache.stats());
+  if (cache !== undefined) {
+    statusSections.set('cache', () => cache.stats());
+    // Answers may depend on the network (split horizons, captive portals): a new network starts afresh.
+    desktop.events.on('network-change', () => cache.flush());
+  }
+  statusSections.set('network', () => desktop.status());
   return {
     addresses,
     tlsAddresses: tls?.listeners.map((l) => ({ host: l.host, port: l.port })) ?? [],
@@ -196,10 +219,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     control,
     statusSections,
     listenerStatus,
+    desktop,
+    events: desktop.events,
     close: () =>
       (closing ??= (async () => {
         await control?.close();
         await Promise.all([...udp, ...tcp, ...(tls === undefined ? [] : [tls])].map((l) => l.close()));
+        await desktop.close();
         await resolver.close();
       })()),
     destroy: () => {
@@ -207,6 +233,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const l of tcp) l.destroy();
       tls?.destroy();
       void Promise.all(udp.map((l) => l.close()));
+      desktop.destroy();
       resolver.destroy();
     },
   };

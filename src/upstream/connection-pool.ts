@@ -144,6 +144,19 @@ export class ConnectionPool {
     this.#waiters.shift()?.();
   }
 
+  /**
+   * Drops every connection now but stays open: after a wake from sleep or a network change the sockets
+   * are dead or bound to an address the machine no longer has, and waiting for their timers to notice
+   * would cost each query a timeout. Queries in flight fail as on a reused connection, so the resolver
+   * retries them once on a fresh one (RFC 7766 sec. 6.2.4).
+   */
+  resetConnections(): void {
+    const dropped = this.#connections;
+    this.#connections = [];
+    const reason = new ConnectionClosedError(this.#options.target, true, 'network changed');
+    for (const conn of dropped) conn.destroy(reason);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(this.#connections.map((c) => c.close()));

@@ -151,6 +151,13 @@ export class OpportunisticUpstream implements Upstream {
       });
   }
 
+  /** Drops stale TLS connections and, if in clear, probes TLS again at once: the new network may allow it. */
+  resetConnections(): void {
+    this.#options.tls.resetConnections();
+    this.#probes = 0;
+    this.#nextProbeAt = 0;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.#options.tls.close(), this.#options.clear.close()]);
   }

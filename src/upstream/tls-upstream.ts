@@ -168,6 +168,11 @@ export class TlsUpstream implements Upstream {
     }
   }
 
+  /** Drops stale connections (wake from sleep, network change); the next query connects afresh. */
+  resetConnections(): void {
+    this.#pool.resetConnections();
+  }
+
   close(): Promise<void> {
     return this.#pool.close();
   }

@@ -67,6 +67,8 @@ export interface Upstream {
   close(): Promise<void>;
   /** Fails everything in flight now. Idempotent. */
   destroy(err?: Error): void;
+  /** Drops pooled connections without closing the upstream (wake from sleep, network change). */
+  resetConnections?(): void;
 }
 
 export function formatUpstream(spec: UpstreamSpec): string {

@@ -9,10 +9,14 @@ interface Pending {
 }
 
 export class ManualClock implements Clock {
-  #now = 1_000_000;
+  #now: number;
   readonly #timers = new Set<Pending>();
   /** Timer callbacks run so far. */
   fired = 0;
+
+  constructor(start = 1_000_000) {
+    this.#now = start;
+  }
 
   now(): number {
     return this.#now;

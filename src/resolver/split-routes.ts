@@ -1,0 +1,94 @@
+/**
+ * Split DNS as a pure lookup table: which names go to which servers instead of the public upstreams, and
+ * which zones dotstub answers itself. The longest matching suffix wins, label by label and without regard
+ * to case (RFC 4343); a configured rule wins over a locally served zone of the same length, so a rule can
+ * send `168.192.in-addr.arpa` to the router.
+ */
+import type { Upstream } from '../upstream/upstream.js';
+
+export interface SplitRule {
+  /** Lower-case names without the trailing dot (`corp.example`). */
+  readonly suffixes: readonly string[];
+  readonly upstreams: readonly Upstream[];
+  /** Where the rule came from, for logs and status. */
+  readonly source: 'config' | 'system';
+  /** True when the servers are asked in clear (the user said so, or a VPN's resolver). */
+  readonly clear: boolean;
+}
+
+export type SplitMatch =
+  | { readonly kind: 'rule'; readonly rule: SplitRule; readonly suffix: string }
+  | { readonly kind: 'local'; readonly zone: string };
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+const NIBBLE_ZEROS = Array.from({ length: 31 }, () => '0').join('.');
+
+/**
+ * Zones that never go to the public upstreams. RFC 6303 sec. 4: RFC 1918 (4.1), RFC 5735/5737 special
+ * ranges (4.2), :: and ::1 (4.3), ULA fd00::/8 (4.4), link-local fe80::/10 (4.5) and the documentation
+ * prefix (4.6); RFC 6598 shared address space 100.64/10 (added by RFC 7793); and `local` (RFC 6762 sec.
+ * 22.1: caching DNS servers "SHOULD generate immediate NXDOMAIN responses" for it).
+ */
+export const LOCALLY_SERVED_ZONES: readonly string[] = [
+  '10.in-addr.arpa',
+  ...range(16, 31).map((n) => `${n}.172.in-addr.arpa`),
+  '168.192.in-addr.arpa',
+  ...range(64, 127).map((n) => `${n}.100.in-addr.arpa`),
+  '0.in-addr.arpa',
+  '127.in-addr.arpa',
+  '254.169.in-addr.arpa',
+  '2.0.192.in-addr.arpa',
+  '100.51.198.in-addr.arpa',
+  '113.0.203.in-addr.arpa',
+  '255.255.255.255.in-addr.arpa',
+  `0.${NIBBLE_ZEROS}.ip6.arpa`,
+  `1.${NIBBLE_ZEROS}.ip6.arpa`,
+  'd.f.ip6.arpa',
+  '8.e.f.ip6.arpa',
+  '9.e.f.ip6.arpa',
+  'a.e.f.ip6.arpa',
+  'b.e.f.ip6.arpa',
+  '8.b.d.0.1.0.0.2.ip6.arpa',
+  'local',
+];
+
+/** `Corp.Example.` -> `corp.example`; the root stays ''. */
+export function normalizeName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}
+
+/** The name of a question key (`name./type/class`, see dns/wire.ts), normalized. */
+export function nameOfKey(key: string): string {
+  const typeAt = key.lastIndexOf('/', key.lastIndexOf('/') - 1);
+  return normalizeName(typeAt < 0 ? key : key.slice(0, typeAt));
+}
+
+export class SplitRoutes {
+  readonly rules: readonly SplitRule[];
+  readonly #bySuffix = new Map<string, SplitRule>();
+  readonly #local: ReadonlySet<string>;
+
+  /** Later rules override earlier ones for the same suffix (config rules are given after system ones). */
+  constructor(rules: readonly SplitRule[], localZones: readonly string[] = LOCALLY_SERVED_ZONES) {
+    this.rules = rules;
+    for (const rule of rules) for (const suffix of rule.suffixes) this.#bySuffix.set(suffix, rule);
+    this.#local = new Set(localZones);
+  }
+
+  /** The rule or local zone for `name` (any case, trailing dot or not), or undefined for the public upstreams. */
+  match(name: string): SplitMatch | undefined {
+    let candidate = normalizeName(name);
+    for (;;) {
+      const rule = this.#bySuffix.get(candidate);
+      if (rule !== undefined) return { kind: 'rule', rule, suffix: candidate };
+      if (this.#local.has(candidate)) return { kind: 'local', zone: candidate };
+      const dot = candidate.indexOf('.');
+      if (dot < 0) return undefined;
+      candidate = candidate.slice(dot + 1);
+    }
+  }
+}
