@@ -172,7 +172,7 @@ export async function statusCommand(args: readonly string[], io: StatusIo = proc
   try {
     snapshot = await fetchStatus(path);
   } catch (err) {
-    io.err(`dotstub status: ${describeCause(err)}\n`);
+    io.err(`dotstub status: ${err instanceof Error ? err.message : String(err)}\n`);
     return EX_UNAVAILABLE;
   }
   if (parsed.watchS !== undefined) return watch(parsed, path, io, snapshot);

@@ -44,6 +44,9 @@ export function metricName(name: string): string {
     .toLowerCase();
 }
 
+/** Milliseconds to seconds without float noise (17.944 ms -> 0.017944, not 0.017943999999999998). */
+const seconds = (ms: number): number => Math.round(ms * 1000) / 1e6;
+
 function sampleLine(name: string, [labels, value]: Sample): string {
   const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
   return `${name}${pairs.length === 0 ? '' : `{${pairs.join(',')}}`} ${formatValue(value)}`;
@@ -129,7 +132,7 @@ function globalFamilies(out: Exposition, s: StatusSnapshot): void {
   out.family('dotstub_resident_memory_bytes', 'gauge', 'Resident set size.', [[{}, g.memory.rssBytes]]);
   out.family('dotstub_heap_used_bytes', 'gauge', 'V8 heap in use.', [[{}, g.memory.heapUsedBytes]]);
   out.family('dotstub_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [
-    [{}, s.daemon.uptimeMs / 1000],
+    [{}, seconds(s.daemon.uptimeMs)],
   ]);
 }
 
@@ -174,7 +177,7 @@ function upstreamGauges(out: Exposition, ups: readonly UpstreamStatus[]): void {
     'dotstub_upstream_backoff_remaining_seconds',
     'gauge',
     'Seconds until a backing-off upstream is tried again (0 when not backing off).',
-    perUpstream(ups, (u) => (u.backoff?.inMs ?? 0) / 1000),
+    perUpstream(ups, (u) => seconds(u.backoff?.inMs ?? 0)),
   );
   out.family(
     'dotstub_upstream_open_connections',
@@ -192,13 +195,13 @@ function upstreamGauges(out: Exposition, ups: readonly UpstreamStatus[]): void {
     'dotstub_upstream_keepalive_seconds',
     'gauge',
     "The server's RFC 7828 idle timeout, as it last said.",
-    perUpstream(ups, (u) => (u.keepaliveMs === null ? null : u.keepaliveMs / 1000)),
+    perUpstream(ups, (u) => (u.keepaliveMs === null ? null : seconds(u.keepaliveMs))),
   );
   out.family(
     'dotstub_upstream_rtt_average_seconds',
     'gauge',
     'Average round-trip time over the recent answers window.',
-    perUpstream(ups, (u) => (u.rtt === null ? null : u.rtt.avgMs / 1000)),
+    perUpstream(ups, (u) => (u.rtt === null ? null : seconds(u.rtt.avgMs))),
   );
   out.family(
     'dotstub_upstream_rtt_seconds',
@@ -208,9 +211,9 @@ function upstreamGauges(out: Exposition, ups: readonly UpstreamStatus[]): void {
       const r = u.rtt;
       if (r === null) return [];
       return [
-        [{ upstream: u.address, quantile: '0.5' }, r.p50Ms / 1000],
-        [{ upstream: u.address, quantile: '0.9' }, r.p90Ms / 1000],
-        [{ upstream: u.address, quantile: '0.99' }, r.p99Ms / 1000],
+        [{ upstream: u.address, quantile: '0.5' }, seconds(r.p50Ms)],
+        [{ upstream: u.address, quantile: '0.9' }, seconds(r.p90Ms)],
+        [{ upstream: u.address, quantile: '0.99' }, seconds(r.p99Ms)],
       ];
     }),
   );

@@ -19,28 +19,30 @@ const STATE_WORDS: Record<UpstreamStatus['state'], string> = {
   clear: 'IN CLEAR TEXT',
 };
 
-function failure(u: UpstreamStatus): string {
+function failure(u: UpstreamStatus, brief: boolean): string {
   if (u.lastError === null) return 'a failure';
   const { cause, message } = u.lastError;
   // Error messages start with the upstream's name, which the line has already said.
-  return `${cause}: ${message.startsWith(`${u.id} `) ? message.slice(u.id.length + 1) : message}`;
+  let text = message.startsWith(`${u.id} `) ? message.slice(u.id.length + 1) : message;
+  // The one-line summary keeps the first clause; the upstream's own block has the rest (seen pins, the fix).
+  if (brief) text = text.split(/; |\. Fix: /)[0] ?? text;
+  return `${cause}: ${text}`;
 }
 
 /** Why an upstream is or is not answering, in one line. */
-export function reason(u: UpstreamStatus, options: TextOptions = {}): string {
+export function reason(u: UpstreamStatus, options: TextOptions = {}, brief = false): string {
   switch (u.state) {
     case 'backing-off': {
       const b = u.backoff;
-      const until =
-        b === null
-          ? ''
-          : ` until ${formatClock(b.until, options.utc ?? false)} (in ${formatDuration(b.inMs)})`;
-      return `backing off${until} after ${failure(u)}`;
+      const at = b === null ? '' : formatClock(b.until, options.utc ?? false);
+      if (b === null || b.inMs <= 0)
+        return `backed off after ${failure(u, brief)}; tried again with the next query`;
+      return `backing off until ${at} (in ${formatDuration(b.inMs)}) after ${failure(u, brief)}`;
     }
     case 'probing':
-      return `being probed after ${failure(u)}`;
+      return `being probed after ${failure(u, brief)}`;
     case 'clear':
-      return `TLS could not be set up (${failure(u)}): answering in CLEAR TEXT, ${
+      return `TLS could not be set up (${failure(u, brief)}): answering in CLEAR TEXT, ${
         (u.nextProbeInMs ?? 0) > 0
           ? `next TLS probe in ${formatDuration(u.nextProbeInMs ?? 0)}`
           : 'TLS is tried again with the next query'
@@ -84,7 +86,7 @@ function headline(s: StatusSnapshot, options: TextOptions): string[] {
   if (used !== undefined) {
     const how =
       used.state === 'clear' ? 'in CLEAR TEXT' : authWords(used.verified ?? used.auth, used.authName);
-    lines.push(`in use:  ${used.id} (${how}; ${reason(used, options)})`);
+    lines.push(`in use:  ${used.id} (${how}; ${reason(used, options, true)})`);
   } else if (s.upstreams.length > 0 && s.upstreams.every((u) => u.state === 'backing-off')) {
     lines.push(
       'in use:  none right now: every upstream is backing off (one is retried as soon as its time comes)',
@@ -92,7 +94,7 @@ function headline(s: StatusSnapshot, options: TextOptions): string[] {
   } else {
     lines.push('in use:  none yet: no query has been answered since the start');
   }
-  for (const u of s.upstreams) if (u !== used) lines.push(`other:   ${u.id}: ${reason(u, options)}`);
+  for (const u of s.upstreams) if (u !== used) lines.push(`other:   ${u.id}: ${reason(u, options, true)}`);
   return lines;
 }
 
@@ -122,7 +124,7 @@ function tlsLines(u: UpstreamStatus): string[] {
 function counterLines(u: UpstreamStatus): string[] {
   const c = (name: string): number => count(u, name);
   const lines = [
-    `  queries      ${c('queries')} sent, ${c('answers')} answered, ${c('timeouts')} timed out, ${c('failures')} failed, ${u.inFlight} in flight`,
+    `  queries      ${c('queries')} asked, ${c('answers')} answered, ${c('timeouts')} timed out, ${c('failures')} failed, ${u.inFlight} in flight`,
   ];
   if (u.kind === 'fallback') {
     lines.push(

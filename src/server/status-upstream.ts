@@ -15,6 +15,7 @@ import { PlainUpstream } from '../upstream/plain-upstream.js';
 import { TlsUpstream } from '../upstream/tls-upstream.js';
 import { handshakeFailureCause } from '../upstream/upstream-stats.js';
 import type { AuthInfo, Upstream } from '../upstream/upstream.js';
+import type { RttSummary } from '../util/rtt-window.js';
 
 /** A stable, short word for what went wrong, by error class (never by message text). */
 export function errorCause(err: Error): string {
@@ -66,6 +67,21 @@ function addressOf(upstream: Upstream): string {
   return `${host}#${upstream.spec.port}`;
 }
 
+/** Microseconds are plenty: no float noise like 0.8549329999996 in JSON and Prometheus. */
+function rounded(rtt: RttSummary | undefined): RttSummary | null {
+  if (rtt === undefined) return null;
+  const r = (ms: number): number => Math.round(ms * 1000) / 1000;
+  return {
+    count: rtt.count,
+    avgMs: r(rtt.avgMs),
+    minMs: r(rtt.minMs),
+    maxMs: r(rtt.maxMs),
+    p50Ms: r(rtt.p50Ms),
+    p90Ms: r(rtt.p90Ms),
+    p99Ms: r(rtt.p99Ms),
+  };
+}
+
 function tlsPart(
   tls: TlsUpstream,
   at: Moment,
@@ -83,7 +99,7 @@ function tlsPart(
     verified: authStatus(tls.lastFullAuth),
     keepaliveMs: keepaliveMs < 0 ? null : keepaliveMs,
     padded: c.paddedAnswers > 0,
-    rtt: tls.rtt.summary() ?? null,
+    rtt: rounded(tls.rtt.summary()),
     lastAnswerAgoMs: lastAnswerAt < 0 ? null : Math.max(0, Math.round(at.clockNow - lastAnswerAt)),
     counters: { ...counts },
     handshakeFailures: { ...handshakeFailures },

@@ -230,7 +230,7 @@ upstream 149.112.112.112#853~dns.quad9.net  strict  BACKING OFF
   auth         no connection yet
   server       keepalive not sent by the server; answers not padded
   rtt          no answers yet
-  queries      3 sent, 0 answered, 0 timed out, 3 failed, 0 in flight
+  queries      3 asked, 0 answered, 0 timed out, 3 failed, 0 in flight
   connections  0 open, 0 opened, 0 queries on reused ones, 0 resumed
   closed       0 died writing, 0 died reading, 0 closed by the server when idle
   dropped      0 unmatched answers
@@ -242,7 +242,7 @@ upstream 9.9.9.9#853~dns.quad9.net  strict  CONNECTED
   tls          TLSv1.3 TLS_AES_256_GCM_SHA384, session resumed
   server       keepalive 30 s; answers padded (118 of 118)
   rtt          avg 14.3 ms, p50 12.5, p90 21.0, p99 64.1 ms over the last 120 answers
-  queries      120 sent, 118 answered, 1 timed out, 1 failed, 2 in flight
+  queries      120 asked, 118 answered, 1 timed out, 1 failed, 2 in flight
   connections  1 open, 2 opened, 118 queries on reused ones, 1 resumed
   closed       0 died writing, 1 died reading, 1 closed by the server when idle
   dropped      3 unmatched answers
