@@ -110,7 +110,7 @@ describe('dotstub status', () => {
           [4, 4, 4, 1, 3, 0],
         );
         assert.ok(Object.values(u.handshakeFailures).every((n) => n === 0));
-        assert.deepEqual(s.global.queries, { udp: 3, tcp: 1 });
+        assert.deepEqual(s.global.queries, { udp: 3, tcp: 1, tls: 0 });
         assert.deepEqual(s.global.answersByTransport, { tls: 4, clear: 0 });
         assert.equal(s.global.rcodes.NOERROR, 4);
         assert.equal(s.global.outstanding, 0);
@@ -270,6 +270,8 @@ describe('dotstub status', () => {
       [{}],
       () => ({ authName: 'dot.test' }),
       async (stack, path) => {
+        // Only the made-up sections: the daemon's own (cache, network) are shown elsewhere.
+        stack.daemon.statusSections.clear();
         stack.daemon.statusSections.set('cache', () => ({ entries: 3, hits: { total: 5 } }));
         stack.daemon.statusSections.set('broken', () => {
           throw new Error('boom');
