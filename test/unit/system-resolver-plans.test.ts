@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { executePlan, type CommandRunner } from '../../src/system/executor.js';
 import { planDisable, planEnable, type ResolverEnv } from '../../src/system/os-resolver.js';
-import { adviceFor, findPort53Holders, parseSocketTable } from '../../src/system/port53.js';
+import { adviceFor, findPort53Holders, otherHolders, parseSocketTable } from '../../src/system/port53.js';
 import { probeDns } from '../../src/system/probe.js';
 import { GATHER_SCRIPT } from '../../src/system/windows-resolver.js';
 import { fakeRunner, link, makeRoot, put } from '../helpers/scratch-root.js';
@@ -182,6 +182,21 @@ describe('who holds port 53', () => {
       { pid: 900, name: 'dnsmasq', address: '::1', protocol: 'udp' },
       { pid: 900, name: 'dnsmasq', address: '127.0.0.1', protocol: 'tcp' },
     ]);
+    // enable's check: who else could have answered on 127.0.0.1 (dnsmasq's TCP socket there), not resolved's 127.0.0.53.
+    assert.deepEqual(
+      otherHolders(findPort53Holders(root), ['127.0.0.1']).map((h) => `${h.name} ${h.address}/${h.protocol}`),
+      ['dnsmasq 127.0.0.1/tcp'],
+    );
+    assert.deepEqual(
+      otherHolders(
+        [
+          { pid: 5, name: 'node', address: '0.0.0.0', protocol: 'udp' },
+          { pid: 6, name: 'unbound', address: '0.0.0.0', protocol: 'udp' },
+        ],
+        ['127.0.0.1'],
+      ).map((h) => h.name),
+      ['unbound'],
+    );
     assert.match(adviceFor('systemd-resolve'), /127\.0\.0\.53 only.*DNSStubListener=no/);
     assert.match(adviceFor('dnsmasq'), /systemctl disable --now dnsmasq/);
     assert.match(adviceFor('stubby'), /systemctl disable --now stubby/);
