@@ -87,6 +87,30 @@ describe('macOS: networksetup for every service, IPv4 and IPv6', () => {
   });
 });
 
+describe('a service that appears after the first enable', () => {
+  it('is saved too (the first entries untouched), so disable gives it its own servers back', async () => {
+    const answers = {
+      'networksetup -listallnetworkservices': {
+        stdout: 'An asterisk (*) denotes that a network service is disabled.\nWi-Fi\n',
+      },
+      'networksetup -getdnsservers Wi-Fi': { stdout: '192.0.2.1\n' },
+      'networksetup -getdnsservers VPN': { stdout: '10.8.0.1\n' },
+    };
+    const fake = fakeRunner(answers);
+    const e = env('darwin', fake.runner);
+    await executePlan((await planEnable(e, SERVERS)).plan, { root: e.root, runner: e.runner });
+    answers['networksetup -listallnetworkservices'].stdout += 'VPN\n';
+    answers['networksetup -getdnsservers Wi-Fi'].stdout = '127.0.0.1\n::1\n';
+    await executePlan((await planEnable(e, SERVERS)).plan, { root: e.root, runner: e.runner });
+    fake.calls.length = 0;
+    await executePlan(planDisable(e)!.plan, { root: e.root, runner: e.runner });
+    assert.deepEqual(fake.calls.slice(0, 2), [
+      ['networksetup', '-setdnsservers', 'Wi-Fi', '192.0.2.1'],
+      ['networksetup', '-setdnsservers', 'VPN', '10.8.0.1'],
+    ]);
+  });
+});
+
 describe('Windows: every interface that is up, IPv4 and IPv6', () => {
   it('sets both families, then resets DHCP interfaces and sets hand-made lists again', async () => {
     const gather = ['powershell.exe', '-NoProfile', '-NonInteractive', '-Command', GATHER_SCRIPT];
