@@ -39,6 +39,9 @@ const OPTIONS = {
 const out = (s: string): void => {
   process.stdout.write(s);
 };
+const report = (line: string): void => {
+  out(`${line}\n`);
+};
 
 function platform(): ResolverPlatform {
   const p = process.platform;
@@ -144,13 +147,15 @@ async function enable(values: { 'dry-run'?: boolean; listen?: string[]; config?:
     out(`would change the resolver through ${backend}:\n${formatPlan(plan)}`);
     return 0;
   }
-  await executePlan(plan, {
-    root: env.root,
-    runner: env.runner,
-    report: (l) => {
-      out(`${l}\n`);
-    },
-  });
+  try {
+    await executePlan(plan, { root: env.root, runner: env.runner, report });
+  } catch (err) {
+    // Whatever was changed before the failure, the original is saved: disable puts it back.
+    throw new SystemChangeError(
+      `${(err as Error).message}\nThe previous settings are saved in ${env.stateFile}: \`sudo dotstub system disable\` puts them back.`,
+      err,
+    );
+  }
   out(
     `dotstub is now this machine's resolver (${backend}). ${savesState ? 'The previous settings were saved in' : 'The settings saved by the first enable stay in'} ${env.stateFile}; \`dotstub system disable\` puts them back.\n`,
   );
@@ -172,13 +177,7 @@ async function disable(values: { 'dry-run'?: boolean; backend?: string }) {
     out(`would restore the resolver through ${planned.backend}:\n${formatPlan(planned.plan)}`);
     return 0;
   }
-  await executePlan(planned.plan, {
-    root: env.root,
-    runner: env.runner,
-    report: (l) => {
-      out(`${l}\n`);
-    },
-  });
+  await executePlan(planned.plan, { root: env.root, runner: env.runner, report });
   out(`the previous resolver settings are back (${planned.backend}); ${env.stateFile} removed\n`);
   return 0;
 }
