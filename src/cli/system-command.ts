@@ -14,7 +14,7 @@ import { executePlan, realRunner } from '../system/executor.js';
 import { LINUX_BACKENDS, type LinuxBackend } from '../system/linux-resolver.js';
 import { planDisable, planEnable, type ResolverEnv, type ResolverPlatform } from '../system/os-resolver.js';
 import { formatPlan } from '../system/plan.js';
-import { adviceFor, findPort53Holders } from '../system/port53.js';
+import { adviceFor, findPort53Holders, otherHolders } from '../system/port53.js';
 import { probeDns } from '../system/probe.js';
 import { systemStatus } from './system-status.js';
 
@@ -38,6 +38,9 @@ const OPTIONS = {
 
 const out = (s: string): void => {
   process.stdout.write(s);
+};
+const report = (line: string): void => {
+  out(`${line}\n`);
 };
 
 function platform(): ResolverPlatform {
@@ -89,6 +92,20 @@ function holdersText(): string {
   return `\nPort 53 is held by:\n${lines.join('\n')}`;
 }
 
+/** An answer on port 53 proves nothing if another resolver holds that port: it may have answered. */
+function refuseImpostors(ok: readonly HostPort[], dryRun: boolean): void {
+  if (process.platform !== 'linux') return;
+  const on53 = ok.filter((t) => t.port === 53).map((t) => t.host);
+  const others = on53.length === 0 ? [] : otherHolders(findPort53Holders(), on53);
+  if (others.length === 0) return;
+  const names = others.map(
+    (h) => `${h.name} (pid ${h.pid}) on ${h.address}/${h.protocol}: ${adviceFor(h.name)}`,
+  );
+  const message = `port 53 on ${on53.join(', ')} is held by another resolver, which may be what answered, not dotstub:\n  ${names.join('\n  ')}`;
+  if (!dryRun) throw new SystemChangeError(message, undefined, 'ERR_DOTSTUB_NOT_ANSWERING');
+  out(`warning: ${message}\n`);
+}
+
 /** The listen addresses that answer; refuses when none does, so the machine never loses DNS. */
 async function answering(targets: readonly HostPort[], dryRun: boolean): Promise<HostPort[]> {
   const ok: HostPort[] = [];
@@ -100,6 +117,7 @@ async function answering(targets: readonly HostPort[], dryRun: boolean): Promise
   }
   if (ok.length > 0) {
     for (const f of failures) out(`warning: leaving out ${f}\n`);
+    refuseImpostors(ok, dryRun);
     return ok;
   }
   const message = `dotstub does not answer, so the resolver was left alone (${failures.join('; ')}).
@@ -129,13 +147,15 @@ async function enable(values: { 'dry-run'?: boolean; listen?: string[]; config?:
     out(`would change the resolver through ${backend}:\n${formatPlan(plan)}`);
     return 0;
   }
-  await executePlan(plan, {
-    root: env.root,
-    runner: env.runner,
-    report: (l) => {
-      out(`${l}\n`);
-    },
-  });
+  try {
+    await executePlan(plan, { root: env.root, runner: env.runner, report });
+  } catch (err) {
+    // Whatever was changed before the failure, the original is saved: disable puts it back.
+    throw new SystemChangeError(
+      `${(err as Error).message}\nThe previous settings are saved in ${env.stateFile}: \`sudo dotstub system disable\` puts them back.`,
+      err,
+    );
+  }
   out(
     `dotstub is now this machine's resolver (${backend}). ${savesState ? 'The previous settings were saved in' : 'The settings saved by the first enable stay in'} ${env.stateFile}; \`dotstub system disable\` puts them back.\n`,
   );
@@ -157,13 +177,7 @@ async function disable(values: { 'dry-run'?: boolean; backend?: string }) {
     out(`would restore the resolver through ${planned.backend}:\n${formatPlan(planned.plan)}`);
     return 0;
   }
-  await executePlan(planned.plan, {
-    root: env.root,
-    runner: env.runner,
-    report: (l) => {
-      out(`${l}\n`);
-    },
-  });
+  await executePlan(planned.plan, { root: env.root, runner: env.runner, report });
   out(`the previous resolver settings are back (${planned.backend}); ${env.stateFile} removed\n`);
   return 0;
 }

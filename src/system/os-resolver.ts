@@ -96,31 +96,58 @@ function linuxEnable(env: ResolverEnv, saved: SavedResolverState | undefined, se
   return { backend, state, steps: linuxEnableSteps(backend, servers, original) };
 }
 
+/**
+ * The saved entries, plus any service or interface that appeared since the first enable (a new VPN): its own
+ * servers are saved too, so disable gives them back. Saved entries are never replaced.
+ */
+function withNew<T>(
+  prior: readonly T[] | undefined,
+  now: readonly T[],
+  key: (t: T) => string,
+): { list: T[]; added: boolean } {
+  if (prior === undefined) return { list: [...now], added: true };
+  const known = new Set(prior.map(key));
+  const fresh = now.filter((t) => !known.has(key(t)));
+  return { list: [...prior, ...fresh], added: fresh.length > 0 };
+}
+
+async function otherEnable(
+  env: ResolverEnv,
+  saved: SavedResolverState | undefined,
+  hosts: readonly string[],
+) {
+  const savedAt = saved?.savedAt ?? env.now().toISOString();
+  if (env.platform === 'darwin') {
+    const services = await gatherMacServices(env.runner);
+    const m = withNew(saved?.platform === 'darwin' ? saved.services : undefined, services, (s) => s.name);
+    const state: SavedResolverState = { version: 1, savedAt, platform: 'darwin', services: m.list };
+    return { backend: 'networksetup', state, changed: m.added, steps: macEnableSteps(services, hosts) };
+  }
+  const interfaces = await gatherWinInterfaces(env.runner);
+  const m = withNew(saved?.platform === 'win32' ? saved.interfaces : undefined, interfaces, (i) =>
+    String(i.index),
+  );
+  const state: SavedResolverState = { version: 1, savedAt, platform: 'win32', interfaces: m.list };
+  return {
+    backend: 'Set-DnsClientServerAddress',
+    state,
+    changed: m.added,
+    steps: winEnableSteps(interfaces, hosts),
+  };
+}
+
 export async function planEnable(env: ResolverEnv, servers: readonly HostPort[]): Promise<EnablePlan> {
   const saved = readSavedState(env);
   const hosts = servers.map((s) => s.host);
+  const { backend, state, steps, changed } =
+    env.platform === 'linux'
+      ? { ...linuxEnable(env, saved, servers), changed: saved === undefined }
+      : await otherEnable(env, saved, hosts);
   const warnings: string[] = [];
-  let backend: string;
-  let state: SavedResolverState;
-  let steps: Step[];
-  const savedAt = env.now().toISOString();
-  if (env.platform === 'linux') {
-    ({ backend, state, steps } = linuxEnable(env, saved, servers));
-  } else if (env.platform === 'darwin') {
-    const services = await gatherMacServices(env.runner);
-    backend = 'networksetup';
-    state = saved ?? { version: 1, savedAt, platform: 'darwin', services };
-    steps = macEnableSteps(services, hosts);
-  } else {
-    const interfaces = await gatherWinInterfaces(env.runner);
-    backend = 'Set-DnsClientServerAddress';
-    state = saved ?? { version: 1, savedAt, platform: 'win32', interfaces };
-    steps = winEnableSteps(interfaces, hosts);
-  }
   if (servers.some((s) => s.port !== 53) && backend !== 'resolved')
     warnings.push(`${backend} cannot name a port: the machine will ask port 53 on ${hosts.join(', ')}`);
   return {
-    plan: [...(saved === undefined ? saveSteps(env, state) : []), ...steps],
+    plan: [...(changed ? saveSteps(env, state) : []), ...steps],
     backend,
     savesState: saved === undefined,
     warnings,

@@ -108,3 +108,14 @@ export function adviceFor(name: string): string {
     return `${name}: possibly dotstub itself (or another Node program)`;
   return `${name}: stop it or move it off port 53`;
 }
+
+const OURS = new Set(['node', 'dotstub', 'MainThread']);
+const WILDCARD = new Set(['0.0.0.0', '::']);
+
+/**
+ * Programs other than dotstub holding port 53 on one of `hosts` (or on every address): the resolver that
+ * answered the probe may be one of them, not dotstub.
+ */
+export function otherHolders(holders: readonly PortHolder[], hosts: readonly string[]): PortHolder[] {
+  return holders.filter((h) => !OURS.has(h.name) && (hosts.includes(h.address) || WILDCARD.has(h.address)));
+}

@@ -4,6 +4,7 @@
  * (groups, then group, then user: in the other order the process could no longer change its groups). What it must
  * still write (the control socket's directory, the data directory) is handed to that account first.
  */
+import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { SystemChangeError } from '../errors.js';
 
@@ -13,13 +14,29 @@ export interface Account {
   readonly gid: number;
 }
 
+/** macOS lists nobody as uid -2: the kernel's id is that number as an unsigned 32-bit value. */
+const id32 = (text: string): number => Number(text) >>> 0;
+
 export function lookupAccount(name: string, passwd = readPasswd()): Account | undefined {
   for (const line of passwd.split('\n')) {
     const [user, , uid, gid] = line.split(':');
     if (user === name && uid !== undefined && gid !== undefined)
-      return { name, uid: Number(uid), gid: Number(gid) };
+      return { name, uid: id32(uid), gid: id32(gid) };
   }
   return undefined;
+}
+
+/** Accounts only the directory service knows (macOS keeps most outside /etc/passwd): ask `id`. */
+function lookupWithId(name: string): Account | undefined {
+  try {
+    const id = (flag: string): number =>
+      id32(
+        execFileSync('id', [flag, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+      );
+    return { name, uid: id('-u'), gid: id('-g') };
+  } catch {
+    return undefined;
+  }
 }
 
 function readPasswd(): string {
@@ -38,12 +55,15 @@ export function dropTarget(
   requested: string | undefined,
   ports: readonly number[],
   uid: number | undefined,
-  passwd = readPasswd(),
+  /** /etc/passwd's text, for tests; by default the file, then `id` for accounts it does not list. */
+  passwd?: string,
 ): Account | undefined {
   if (uid !== 0 || requested === 'root') return undefined;
   if (requested === undefined && !ports.some((p) => p < 1024)) return undefined;
-  const name = requested ?? (lookupAccount('dotstub', passwd) !== undefined ? 'dotstub' : 'nobody');
-  const account = lookupAccount(name, passwd);
+  const find = (n: string): Account | undefined =>
+    passwd === undefined ? (lookupAccount(n) ?? lookupWithId(n)) : lookupAccount(n, passwd);
+  const name = requested ?? (find('dotstub') !== undefined ? 'dotstub' : 'nobody');
+  const account = find(name);
   if (account === undefined)
     throw new SystemChangeError(
       `--user ${name}: no such account (create it, e.g. \`useradd --system dotstub\`, or name another)`,

@@ -293,6 +293,12 @@ describe('privilege drop decision', () => {
     assert.deepEqual(dropTarget('nobody', [5353], 0, passwd), { name: 'nobody', uid: 65534, gid: 65534 });
     assert.equal(dropTarget('root', [53], 0, passwd), undefined);
     assert.equal(dropTarget('nobody', [53], 1000, passwd), undefined, 'not root: nothing to drop');
+    const mac = 'nobody:*:-2:-2:Unprivileged User:/var/empty:/usr/bin/false\n';
+    assert.deepEqual(dropTarget(undefined, [53], 0, mac), {
+      name: 'nobody',
+      uid: 4294967294,
+      gid: 4294967294,
+    });
     assert.throws(() => dropTarget('ghost', [53], 0, passwd), {
       code: 'ERR_DOTSTUB_SYSTEM',
       message: /--user ghost: no such account/,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { executePlan, type CommandRunner } from '../../src/system/executor.js';
 import { planDisable, planEnable, type ResolverEnv } from '../../src/system/os-resolver.js';
-import { adviceFor, findPort53Holders, parseSocketTable } from '../../src/system/port53.js';
+import { adviceFor, findPort53Holders, otherHolders, parseSocketTable } from '../../src/system/port53.js';
 import { probeDns } from '../../src/system/probe.js';
 import { GATHER_SCRIPT } from '../../src/system/windows-resolver.js';
 import { fakeRunner, link, makeRoot, put } from '../helpers/scratch-root.js';
@@ -83,6 +83,30 @@ describe('macOS: networksetup for every service, IPv4 and IPv6', () => {
       ['networksetup', '-setdnsservers', 'Thunderbolt Bridge', '192.0.2.53', '2001:db8::53'],
       ['networksetup', '-setdnsservers', 'USB 10/100/1000 LAN', 'Empty'],
       ...flush,
+    ]);
+  });
+});
+
+describe('a service that appears after the first enable', () => {
+  it('is saved too (the first entries untouched), so disable gives it its own servers back', async () => {
+    const answers = {
+      'networksetup -listallnetworkservices': {
+        stdout: 'An asterisk (*) denotes that a network service is disabled.\nWi-Fi\n',
+      },
+      'networksetup -getdnsservers Wi-Fi': { stdout: '192.0.2.1\n' },
+      'networksetup -getdnsservers VPN': { stdout: '10.8.0.1\n' },
+    };
+    const fake = fakeRunner(answers);
+    const e = env('darwin', fake.runner);
+    await executePlan((await planEnable(e, SERVERS)).plan, { root: e.root, runner: e.runner });
+    answers['networksetup -listallnetworkservices'].stdout += 'VPN\n';
+    answers['networksetup -getdnsservers Wi-Fi'].stdout = '127.0.0.1\n::1\n';
+    await executePlan((await planEnable(e, SERVERS)).plan, { root: e.root, runner: e.runner });
+    fake.calls.length = 0;
+    await executePlan(planDisable(e)!.plan, { root: e.root, runner: e.runner });
+    assert.deepEqual(fake.calls.slice(0, 2), [
+      ['networksetup', '-setdnsservers', 'Wi-Fi', '192.0.2.1'],
+      ['networksetup', '-setdnsservers', 'VPN', '10.8.0.1'],
     ]);
   });
 });
@@ -182,6 +206,21 @@ describe('who holds port 53', () => {
       { pid: 900, name: 'dnsmasq', address: '::1', protocol: 'udp' },
       { pid: 900, name: 'dnsmasq', address: '127.0.0.1', protocol: 'tcp' },
     ]);
+    // enable's check: who else could have answered on 127.0.0.1 (dnsmasq's TCP socket there), not resolved's 127.0.0.53.
+    assert.deepEqual(
+      otherHolders(findPort53Holders(root), ['127.0.0.1']).map((h) => `${h.name} ${h.address}/${h.protocol}`),
+      ['dnsmasq 127.0.0.1/tcp'],
+    );
+    assert.deepEqual(
+      otherHolders(
+        [
+          { pid: 5, name: 'node', address: '0.0.0.0', protocol: 'udp' },
+          { pid: 6, name: 'unbound', address: '0.0.0.0', protocol: 'udp' },
+        ],
+        ['127.0.0.1'],
+      ).map((h) => h.name),
+      ['unbound'],
+    );
     assert.match(adviceFor('systemd-resolve'), /127\.0\.0\.53 only.*DNSStubListener=no/);
     assert.match(adviceFor('dnsmasq'), /systemctl disable --now dnsmasq/);
     assert.match(adviceFor('stubby'), /systemctl disable --now stubby/);
