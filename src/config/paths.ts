@@ -35,6 +35,9 @@ export function configFile(scope: Scope, platform: NodeJS.Platform = process.pla
 
 /** Generated state: the DoT listener's certificate, saved resolver settings. */
 export function dataDir(scope: Scope, platform: NodeJS.Platform = process.platform): string {
+  // Under systemd with StateDirectory= (our unit, DynamicUser), the service manager names the directory.
+  const state = process.env.STATE_DIRECTORY;
+  if (state !== undefined && state !== '') return state.split(':')[0] ?? state;
   return scope === 'system' ? systemDataDir(platform) : userPaths().data;
 }
 
