@@ -108,15 +108,15 @@ export class ResponseCache {
     const leader = pending === undefined;
     if (pending === undefined) pending = this.#fetch(key, query, msg);
     else this.#counters.coalesced++;
-    const outcome = stale === undefined ? await pending : await this.#withinStaleTimer(pending);
-    if (stale !== undefined && (outcome === undefined || failed(outcome.result))) {
-      // RFC 8767 sec. 5: no (good) answer in time; the refresh goes on and updates the cache when it lands.
-      this.#counters.staleServed++;
-      this.#logger.debug('served stale', { q: key.key });
-      return { answer: this.#store.answer(stale, query, msg, this.#clock.now(), this.#tuning.staleTtl) };
-    }
-    if (outcome === undefined) return { answer: errorAnswer(query, msg, RCODE.SERVFAIL) }; // unreachable
-    return leader ? outcome.result : { ...outcome.result, answer: this.#forFollower(outcome, query, msg) };
+    const deliver = (outcome: Fetched): ResolveResult =>
+      leader ? outcome.result : { ...outcome.result, answer: this.#forFollower(outcome, query, msg) };
+    if (stale === undefined) return deliver(await pending);
+    const outcome = await this.#withinStaleTimer(pending);
+    if (outcome !== undefined && !failed(outcome.result)) return deliver(outcome);
+    // RFC 8767 sec. 5: no (good) answer in time; the refresh goes on and updates the cache when it lands.
+    this.#counters.staleServed++;
+    this.#logger.debug('served stale', { q: key.key });
+    return { answer: this.#store.answer(stale, query, msg, this.#clock.now(), this.#tuning.staleTtl) };
   }
 
   /** The shared answer, or undefined when the client-response timer fires first. */
