@@ -11,6 +11,7 @@ import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';
 import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
 import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { Clock, Timer } from '../util/clock.js';
+import type { AbortLike } from '../util/deadline.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
 import { InFlightTable } from './in-flight-table.js';
@@ -96,7 +97,7 @@ export class StreamConnection {
   }
 
   /** Sends a client's query under our own ID; resolves with the matching answer. */
-  send(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
+  send(query: Buffer, msg: ParsedMessage, signal: AbortLike): Promise<UpstreamAnswer> {
     const { target } = this.#options;
     if (this.#state !== 'open') return Promise.reject(new ConnectionClosedError(target, true));
     if (this.busy()) return Promise.reject(new UpstreamBusyError(target));

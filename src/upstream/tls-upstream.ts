@@ -6,6 +6,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { ParsedMessage } from '../dns/wire.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { AbortLike } from '../util/deadline.js';
 import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
@@ -153,7 +154,7 @@ export class TlsUpstream implements Upstream {
   }
 
   /** Opens (or reuses) a connection without sending a query: the Opportunistic re-upgrade probe. */
-  warm(signal: AbortSignal): Promise<void> {
+  warm(signal: AbortLike): Promise<void> {
     return this.#pool.warm(signal);
   }
 
