@@ -63,7 +63,8 @@ export class ConnectionPool {
   async exchange(query: Buffer, msg: ParsedMessage, signal: AbortLike): Promise<UpstreamAnswer> {
     let retried = false;
     for (;;) {
-      const conn = await this.#acquire(signal);
+      // The common case, an open connection with room, without another async step.
+      const conn = this.#leastLoaded() ?? (await this.#acquire(signal));
       try {
         return await conn.send(query, msg, signal);
       } catch (err) {
