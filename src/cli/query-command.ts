@@ -11,7 +11,7 @@ import { viewMessage } from '../dns/records.js';
 import { className, typeName } from '../dns/rr-types.js';
 import { parseMessage } from '../dns/wire.js';
 import { Resolver } from '../resolver/resolver.js';
-import { readCaFile } from '../upstream/ca-file.js';
+import { readCaFile } from '../server/daemon.js';
 import type { SelectionStrategy } from '../resolver/selection.js';
 import {
   createClearUpstream,

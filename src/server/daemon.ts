@@ -2,8 +2,8 @@
  * Wiring and lifecycle only: upstreams -> resolver -> listeners. close() stops accepting, answers what is
  * in flight and closes upstream connections; destroy() cuts everything now.
  */
-import { describeCause, ListenError } from '../errors.js';
-import { readCaFile } from '../upstream/ca-file.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeCause, ListenError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
 import type { BackoffPolicy } from '../util/backoff.js';
 import type { SelectionStrategy } from '../resolver/selection.js';
@@ -69,7 +69,19 @@ export interface Daemon {
   destroy(): void;
 }
 
-export { readCaFile } from '../upstream/ca-file.js';
+/** Reads --ca-file once at start; a missing or empty file is a configuration error naming the key. */
+export function readCaFile(path: string | undefined, key = 'caFile'): string[] | undefined {
+  if (path === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(key, `cannot read ${path}: ${describeCause(err)}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(key, `${path} holds no PEM certificate`);
+  return [pem];
+}
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? systemClock;
