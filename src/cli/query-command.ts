@@ -3,7 +3,6 @@
  * getdns_query's flags, and an answer that says who answered, over what, and authenticated how.
  */
 import { randomInt } from 'node:crypto';
-import ora from 'ora';
 import type { UpstreamAddress } from '../config/addresses.js';
 import { buildDaemonConfig } from '../config/daemon-config.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -25,6 +24,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import { systemClock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { lazySpinner } from './lazy-spinner.js';
 import { parseQueryArgs, QueryUsageError, type QueryArgs, type TransportLetter } from './query-args.js';
 import { failureFacts, QUERY_EXIT } from './query-failure.js';
 import {
@@ -226,11 +226,10 @@ async function run(args: QueryArgs): Promise<number> {
   // (A terminal that reports no width makes ora clear lines without end: no spinner there either.)
   const spinner =
     process.stderr.isTTY && process.stderr.columns > 0
-      ? ora({
-          text: `asking ${prepared.map((p) => `${p.question.name} ${p.question.type}`).join(', ')}`,
-          stream: process.stderr,
-          discardStdin: false,
-        }).start()
+      ? lazySpinner(
+          `asking ${prepared.map((p) => `${p.question.name} ${p.question.type}`).join(', ')}`,
+          process.stderr,
+        )
       : undefined;
   try {
     const outcomes = await Promise.all(prepared.map((p) => ask(resolver, p)));

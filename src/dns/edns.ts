@@ -48,6 +48,75 @@ export function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined
   return out;
 }
 
+/** The length of the end-to-end options of an OPT record. */
+function endToEndLength(opt: OptRecord | undefined): number {
+  let n = 0;
+  for (const o of opt?.options ?? []) if (!isHopByHop(o.code)) n += 4 + o.length;
+  return n;
+}
+
+interface OptRewrite {
+  readonly udpSize: number;
+  readonly ttlField: number;
+  /** Append an empty keepalive option (RFC 7828 sec. 3.2.1). */
+  readonly keepalive: boolean;
+  /** Pad the whole message to a multiple of this (RFC 7830), 0 for none. */
+  readonly padBlock: number;
+}
+
+/**
+ * The message with its OPT record replaced (or, without one, appended) by one holding the end-to-end
+ * options of the old one, then our keepalive and padding; ARCOUNT fixed, everything else copied as is.
+ * One allocation and one copy per part. Building the OPT from small buffers and joining them (as before)
+ * cost three times as much: 24 -> 7.6 us per query for the query up and the answer down, micro-benchmark.
+ */
+function rewriteOpt(buf: Buffer, msg: ParsedMessage, rewrite: OptRewrite): Buffer {
+  const opt = msg.opt;
+  const head = opt === undefined ? buf.length : opt.start;
+  const tail = opt === undefined ? buf.length : opt.end;
+  const options = endToEndLength(opt) + (rewrite.keepalive ? 4 : 0) + (rewrite.padBlock > 0 ? 4 : 0);
+  const unpadded = head + OPT_FIXED_LENGTH + options + (buf.length - tail);
+  // RFC 7830 sec. 3: the padding option's own 4-octet header counts; its octets reach the next multiple.
+  const pad =
+    rewrite.padBlock > 0 ? (rewrite.padBlock - (unpadded % rewrite.padBlock)) % rewrite.padBlock : 0;
+  const out = Buffer.allocUnsafe(unpadded + pad);
+  buf.copy(out, 0, 0, head);
+  let at = head;
+  out[at] = 0; // the root name owns the OPT record
+  out.writeUInt16BE(TYPE_OPT, at + 1);
+  out.writeUInt16BE(rewrite.udpSize, at + 3);
+  out.writeUInt32BE(rewrite.ttlField >>> 0, at + 5);
+  out.writeUInt16BE(options + pad, at + 9);
+  at += OPT_FIXED_LENGTH;
+  for (const o of opt?.options ?? []) {
+    if (isHopByHop(o.code)) continue;
+    at += buf.copy(out, at, o.start, o.start + 4 + o.length);
+  }
+  if (rewrite.keepalive) at = writeOptionHeader(out, at, OPTION_KEEPALIVE, 0);
+  if (rewrite.padBlock > 0) {
+    at = writeOptionHeader(out, at, OPTION_PADDING, pad);
+    // RFC 7830 sec. 4: padding octets are 0x00.
+    out.fill(0, at, at + pad);
+    at += pad;
+  }
+  buf.copy(out, at, tail);
+  out.writeUInt16BE(msg.arcount - (opt === undefined ? 0 : 1) + 1, 10);
+  return out;
+}
+
+function writeOptionHeader(out: Buffer, at: number, code: number, length: number): number {
+  out.writeUInt16BE(code, at);
+  out.writeUInt16BE(length, at + 2);
+  return at + 4;
+}
+
+/** The message without its OPT record, ARCOUNT fixed. */
+function withoutOpt(buf: Buffer, opt: OptRecord, arcount: number): Buffer {
+  const out = Buffer.concat([buf.subarray(0, opt.start), buf.subarray(opt.end)]);
+  out.writeUInt16BE(arcount - 1, 10);
+  return out;
+}
+
 export interface UpstreamQueryOptions {
   /** Our message ID on the upstream connection. */
   readonly id: number;
@@ -64,25 +133,12 @@ export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: Upst
     copy.writeUInt16BE(options.id, 0);
     return copy;
   }
-  const kept = endToEndOptions(query, msg.opt);
-  if (options.keepalive) kept.push(option(OPTION_KEEPALIVE, Buffer.alloc(0)));
-  if (options.padBlock > 0) {
-    // The length once our OPT replaces the client's, counting the padding option's own 4-octet header
-    // (RFC 7830 sec. 3), decides how many padding octets reach the next multiple of the block.
-    const oldOpt = msg.opt === undefined ? 0 : msg.opt.end - msg.opt.start;
-    const unpadded = query.length - oldOpt + OPT_FIXED_LENGTH + kept.reduce((n, b) => n + b.length, 0) + 4;
-    kept.push(
-      option(
-        OPTION_PADDING,
-        Buffer.alloc((options.padBlock - (unpadded % options.padBlock)) % options.padBlock),
-      ),
-    );
-  }
-  const out = withOpt(
-    query,
-    msg,
-    encodeOpt(msg.opt?.udpSize ?? DEFAULT_EDNS_UDP_SIZE, msg.opt?.ttlField ?? 0, kept),
-  );
+  const out = rewriteOpt(query, msg, {
+    udpSize: msg.opt?.udpSize ?? DEFAULT_EDNS_UDP_SIZE,
+    ttlField: msg.opt?.ttlField ?? 0,
+    keepalive: options.keepalive,
+    padBlock: options.padBlock,
+  });
   out.writeUInt16BE(options.id, 0);
   return out;
 }
@@ -99,13 +155,14 @@ export function toClientAnswer(
 ): Buffer {
   let out: Buffer;
   if (msg.opt === undefined) out = Buffer.from(answer);
-  else if (!clientHadOpt) out = withOpt(answer, msg, undefined);
+  else if (!clientHadOpt) out = withoutOpt(answer, msg.opt, msg.arcount);
   else if (msg.opt.options.some((o) => isHopByHop(o.code)))
-    out = withOpt(
-      answer,
-      msg,
-      encodeOpt(msg.opt.udpSize, msg.opt.ttlField, endToEndOptions(answer, msg.opt)),
-    );
+    out = rewriteOpt(answer, msg, {
+      udpSize: msg.opt.udpSize,
+      ttlField: msg.opt.ttlField,
+      keepalive: false,
+      padBlock: 0,
+    });
   else out = Buffer.from(answer);
   out.writeUInt16BE(clientId, 0);
   return out;

@@ -12,6 +12,23 @@ export function encodeFrame(message: Buffer): Buffer {
 }
 
 /**
+ * Several messages, each with its prefix, in one buffer: queries sent in the same event-loop turn leave in
+ * one write, so over TLS one record and one syscall carry them all.
+ */
+export function encodeFrames(messages: readonly Buffer[]): Buffer {
+  let bytes = 0;
+  for (const message of messages) bytes += message.length + 2;
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const message of messages) {
+    out.writeUInt16BE(message.length, at);
+    message.copy(out, at + 2);
+    at += message.length + 2;
+  }
+  return out;
+}
+
+/**
  * Splits a byte stream into messages. Chunks may hold many frames or a fraction of one; `pending` tells
  * how many bytes wait for the rest of a frame (for partial-frame timeouts).
  */

@@ -10,6 +10,7 @@ import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
 import { PRIVACY_LEVELS } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
+import { QueryDeadline } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
@@ -165,12 +166,9 @@ export class Resolver {
   }
 
   #attempt(entry: Entry, query: Buffer, msg: ParsedMessage, budgetMs: number): Promise<UpstreamAnswer> {
-    const controller = new AbortController();
-    const timer = this.#options.clock.setTimeout(() => {
-      controller.abort();
-    }, budgetMs);
-    return entry.upstream.exchange(query, msg, { signal: controller.signal }).finally(() => {
-      timer.clear();
+    const deadline = new QueryDeadline(this.#options.clock, budgetMs);
+    return entry.upstream.exchange(query, msg, { signal: deadline }).finally(() => {
+      deadline.clear();
     });
   }
 

@@ -45,25 +45,35 @@ export class UdpListener {
   #onMessage(msg: Buffer, address: string, port: number): void {
     if (this.#closing) return;
     this.#inFlight++;
-    answerQuery(msg, 'udp', this.#ctx)
-      .then((answer) => this.#send(answer, port, address))
-      .catch((err: unknown) => {
-        this.#ctx.logger.error('failed to answer a UDP query', { cause: describeCause(err) });
-      })
-      .finally(() => {
-        if (--this.#inFlight === 0) this.#drained?.();
-      });
+    answerQuery(msg, 'udp', this.#ctx).then(
+      (answer) => {
+        // The query stays counted until the datagram has left, so close() never cuts off an answer.
+        if (answer === undefined) this.#done();
+        else this.#send(answer, port, address);
+      },
+      (err: unknown) => {
+        this.#failed(err);
+      },
+    );
   }
 
-  /** Resolves once the datagram has left, so close() never cuts off an answer in flight. */
-  #send(answer: Buffer | undefined, port: number, address: string): Promise<void> {
-    if (answer === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#socket.send(answer, port, address, () => {
-        resolve();
-      });
-    });
+  #send(answer: Buffer, port: number, address: string): void {
+    try {
+      this.#socket.send(answer, port, address, this.#done);
+    } catch (err) {
+      this.#failed(err);
+    }
   }
+
+  #failed(err: unknown): void {
+    this.#ctx.logger.error('failed to answer a UDP query', { cause: describeCause(err) });
+    this.#done();
+  }
+
+  /** One shared send callback rather than a closure and a promise per answer. */
+  readonly #done = (): void => {
+    if (--this.#inFlight === 0) this.#drained?.();
+  };
 
   /** Stops reading, answers what is in flight, then closes. */
   close(): Promise<void> {

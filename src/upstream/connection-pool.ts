@@ -5,6 +5,7 @@
  */
 import { ConnectionClosedError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
 import type { ParsedMessage } from '../dns/wire.js';
+import type { AbortLike } from '../util/deadline.js';
 import type { StreamConnection } from './stream-connection.js';
 import type { UpstreamAnswer } from './upstream.js';
 
@@ -20,7 +21,7 @@ export interface PoolOptions {
 const MAX_WAITERS = 4096;
 const SLOT_POLL_MS = 50;
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function raceAbort<T>(promise: Promise<T>, signal: AbortLike): Promise<T> {
   if (signal.aborted) return Promise.reject(new QueryTimeoutError());
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
@@ -59,10 +60,11 @@ export class ConnectionPool {
    * Sends on the least-loaded open connection. A reused connection that closes before answering (the
    * server's idle close racing our write, RFC 7766 sec. 6.2.4) earns one retry on another connection.
    */
-  async exchange(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
+  async exchange(query: Buffer, msg: ParsedMessage, signal: AbortLike): Promise<UpstreamAnswer> {
     let retried = false;
     for (;;) {
-      const conn = await this.#acquire(signal);
+      // The common case, an open connection with room, without another async step.
+      const conn = this.#leastLoaded() ?? (await this.#acquire(signal));
       try {
         return await conn.send(query, msg, signal);
       } catch (err) {
@@ -78,11 +80,11 @@ export class ConnectionPool {
   }
 
   /** Makes sure one authenticated (or, Opportunistic, tolerated) connection is open. */
-  async warm(signal: AbortSignal): Promise<void> {
+  async warm(signal: AbortLike): Promise<void> {
     await this.#acquire(signal);
   }
 
-  async #acquire(signal: AbortSignal): Promise<StreamConnection> {
+  async #acquire(signal: AbortLike): Promise<StreamConnection> {
     for (let attempt = 0; attempt < 3;) {
       const ready = this.#leastLoaded();
       if (ready !== undefined) return ready;
@@ -104,7 +106,7 @@ export class ConnectionPool {
   }
 
   /** Resolves when a query finishes (or after a short poll, for slots freed by a drained socket). */
-  #slot(signal: AbortSignal): Promise<void> {
+  #slot(signal: AbortLike): Promise<void> {
     let wake: () => void = () => undefined;
     const woken = new Promise<void>((resolve) => {
       wake = resolve;

@@ -13,6 +13,7 @@ import { HEADER_LENGTH, type ParsedMessage } from '../dns/wire.js';
 import type { Clock } from '../util/clock.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
+import type { AbortLike } from '../util/deadline.js';
 import { tcpExchange } from './tcp-exchange.js';
 import {
   isTruncated,
@@ -212,7 +213,7 @@ export class PlainUpstream implements Upstream {
   }
 
   /** Waits on a flight under the caller's own deadline; the flight stops when its last caller leaves. */
-  #join(flight: Flight, question: Buffer, signal: AbortSignal): Promise<UpstreamAnswer> {
+  #join(flight: Flight, question: Buffer, signal: AbortLike): Promise<UpstreamAnswer> {
     flight.waiters++;
     return new Promise<UpstreamAnswer>((resolve, reject) => {
       let left = false;
@@ -244,7 +245,7 @@ export class PlainUpstream implements Upstream {
     });
   }
 
-  async #run(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
+  async #run(query: Buffer, msg: ParsedMessage, signal: AbortLike): Promise<UpstreamAnswer> {
     const startedAt = this.#clock.now();
     if (this.#tcpOnly) return this.#accept(await this.#send('tcp', query, msg, signal), 'tcp', startedAt);
     this.counters.udpQueries++;
@@ -261,7 +262,7 @@ export class PlainUpstream implements Upstream {
     transport: 'udp' | 'tcp',
     query: Buffer,
     msg: ParsedMessage,
-    signal: AbortSignal,
+    signal: AbortLike,
   ): Promise<ClearAnswer> {
     const id = randomInt(0x10000);
     const wire = toUpstreamQuery(query, msg, { id, padBlock: 0, keepalive: false });

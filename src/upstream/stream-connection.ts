@@ -8,9 +8,10 @@
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, ProtocolError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
 import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';
-import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
+import { encodeFrames, FrameDecoder } from '../dns/length-prefix.js';
 import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { Clock, Timer } from '../util/clock.js';
+import type { AbortLike } from '../util/deadline.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
 import { InFlightTable } from './in-flight-table.js';
@@ -57,6 +58,15 @@ export class StreamConnection {
   #lastAnswerAt: number;
   #serverIdleMs: number | undefined;
   #ours = false;
+  /** Queries written in this event-loop turn, sent together by #flush. */
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
+  readonly #flush = (): void => {
+    const frames = this.#queued;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    if (this.#state !== 'closed' && frames.length > 0) this.#socket.write(encodeFrames(frames));
+  };
 
   constructor(socket: Duplex, options: StreamConnectionOptions) {
     this.#socket = socket;
@@ -102,12 +112,12 @@ export class StreamConnection {
     return (
       this.#state !== 'open' ||
       this.#table.size >= this.#options.maxInFlight ||
-      this.#socket.writableLength > this.#options.maxPendingWriteBytes
+      this.#socket.writableLength + this.#queuedBytes > this.#options.maxPendingWriteBytes
     );
   }
 
   /** Sends a client's query under our own ID; resolves with the matching answer. */
-  send(query: Buffer, msg: ParsedMessage, signal: AbortSignal): Promise<UpstreamAnswer> {
+  send(query: Buffer, msg: ParsedMessage, signal: AbortLike): Promise<UpstreamAnswer> {
     const { target } = this.#options;
     if (this.#state !== 'open') return Promise.reject(new ConnectionClosedError(target, true));
     if (this.busy()) return Promise.reject(new UpstreamBusyError(target));
@@ -141,10 +151,21 @@ export class StreamConnection {
         },
       });
       this.#queriesSent++;
-      // RFC 7766 sec. 8: prefix and message in one write.
-      this.#socket.write(encodeFrame(wire));
+      this.#enqueue(wire);
       this.#armTimer();
     });
+  }
+
+  /**
+   * RFC 7766 sec. 8: prefix and message in one write, and here every query of one event-loop turn in one
+   * write. The profile showed one TLS write (record, encryption, syscall) per query at about 15% of the
+   * daemon's CPU; socket.cork() in the same tick gave nothing, because each UDP datagram is its own
+   * callback and tick. setImmediate runs after the poll phase, once every datagram read in it is queued.
+   */
+  #enqueue(wire: Buffer): void {
+    if (this.#queued.length === 0) setImmediate(this.#flush);
+    this.#queued.push(wire);
+    this.#queuedBytes += wire.length + 2;
   }
 
   /** Graceful: no new queries; closes once the answers in flight are in. */

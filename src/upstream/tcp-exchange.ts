@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { ConnectError, ConnectionClosedError, QueryTimeoutError } from '../errors.js';
 import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
+import type { AbortLike } from '../util/deadline.js';
 import {
   checkAnswer,
   type ClearAnswer,
@@ -24,7 +25,7 @@ export function tcpExchange(
   target: ClearTarget,
   wire: Buffer,
   expected: ExpectedAnswer,
-  signal: AbortSignal,
+  signal: AbortLike,
   onDrop: DropListener,
 ): Promise<ClearAnswer> {
   if (signal.aborted) return Promise.reject(new QueryTimeoutError(`no answer from ${target.label} in time`));

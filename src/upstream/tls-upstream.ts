@@ -2,12 +2,13 @@
  * A DoT upstream (RFC 7858): a pool of long-lived, pipelined, authenticated TLS connections, shared by all
  * clients. Nothing is written before authentication passes, and nothing ever goes out in clear.
  */
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { ParsedMessage } from '../dns/wire.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { RttWindow } from '../util/rtt-window.js';
 import { QueryTimeoutError } from '../errors.js';
+import type { AbortLike } from '../util/deadline.js';
 import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
@@ -46,12 +47,22 @@ export interface TlsUpstreamOptions {
 /** One session cache for the process: sessions survive a pool's connections being recycled. */
 const sessions: SessionCache = new Map();
 
+/** The native half of a SecureContext: adds PEM certificates to the store this context verifies with. */
+interface NativeContext {
+  addCACert(pem: string): void;
+}
+
 export function buildSecureContext(
   extraCa: readonly string[] | undefined,
   minVersion: 'TLSv1.2' | 'TLSv1.3',
 ): SecureContext {
-  const ca = extraCa === undefined || extraCa.length === 0 ? undefined : [...rootCertificates, ...extraCa];
-  return createSecureContext({ minVersion, ...(ca === undefined ? {} : { ca }) });
+  // Without `ca`, the context shares Node's bundled root store (parsed once, natively). Adding the extra CAs
+  // to it copies that store for this context; passing `ca: [...rootCertificates, ...extraCa]` instead
+  // re-parsed all ~140 roots in JavaScript: 47 ms of a 330 ms cold start (--cpu-prof, this machine).
+  const context = createSecureContext({ minVersion });
+  const native = context.context as NativeContext;
+  for (const pem of extraCa ?? []) native.addCACert(pem);
+  return context;
 }
 
 export class TlsUpstream implements Upstream {
@@ -147,7 +158,7 @@ export class TlsUpstream implements Upstream {
   }
 
   /** Opens (or reuses) a connection without sending a query: the Opportunistic re-upgrade probe. */
-  warm(signal: AbortSignal): Promise<void> {
+  warm(signal: AbortLike): Promise<void> {
     return this.#pool.warm(signal);
   }
 

@@ -8,6 +8,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { ConnectError, QueryTimeoutError } from '../errors.js';
 import { HEADER_LENGTH, isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
+import type { AbortLike } from '../util/deadline.js';
 
 /** Where a clear-text query goes. */
 export interface ClearTarget {
@@ -94,7 +95,7 @@ export function udpExchange(
   target: ClearTarget,
   wire: Buffer,
   expected: ExpectedAnswer,
-  signal: AbortSignal,
+  signal: AbortLike,
   onDrop: DropListener,
 ): Promise<ClearAnswer> {
   if (signal.aborted) return Promise.reject(new QueryTimeoutError(`no answer from ${target.label} in time`));

@@ -1,6 +1,7 @@
 /** The one interface every upstream transport implements (dnsproxy `upstream/` style), and its spec. */
 import type { ParsedMessage } from '../dns/wire.js';
 import type { AuthFailureReason } from '../errors.js';
+import type { AbortLike } from '../util/deadline.js';
 import type { PrivacyLevel, UsageProfile } from './usage-profile.js';
 
 export const DOT_PORT = 853;
@@ -52,7 +53,8 @@ export interface UpstreamAnswer {
 }
 
 export interface ExchangeOptions {
-  readonly signal: AbortSignal;
+  /** The attempt's deadline: an AbortSignal, or the resolver's cheaper QueryDeadline. */
+  readonly signal: AbortLike;
 }
 
 export interface Upstream {

@@ -28,6 +28,11 @@ describe('toUpstreamQuery', () => {
         assert.equal(msg.id, 7);
         assert.deepEqual(codes(out), [11, 12]);
         assert.equal(msg.opt?.options[0]?.length, 0);
+        // RFC 7830 sec. 4: the padding octets are zero.
+        const pad = msg.opt.options[1];
+        assert.ok(
+          pad !== undefined && out.subarray(pad.start + 4, pad.start + 4 + pad.length).every((b) => b === 0),
+        );
       }
     }
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeFrame, FrameDecoder } from '../../src/dns/length-prefix.js';
+import { encodeFrame, encodeFrames, FrameDecoder } from '../../src/dns/length-prefix.js';
 
 describe('FrameDecoder', () => {
   it('returns many frames from one chunk', () => {
@@ -30,5 +30,14 @@ describe('FrameDecoder', () => {
     const zero = new FrameDecoder().push(Buffer.from([0, 0]));
     assert.equal(zero.length, 1);
     assert.equal(zero[0]!.length, 0);
+  });
+});
+
+describe('encodeFrames', () => {
+  it('is the frames of each message back to back, nothing more', () => {
+    const messages = [Buffer.alloc(12, 1), Buffer.alloc(0), Buffer.alloc(300, 3)];
+    const out = encodeFrames(messages);
+    assert.ok(out.equals(Buffer.concat(messages.map(encodeFrame))));
+    assert.deepEqual(new FrameDecoder().push(out), messages);
   });
 });

@@ -37,6 +37,15 @@ describe('parseMessage', () => {
     assert.equal(msg.opt, undefined);
   });
 
+  it('folds only ASCII letters in the key, and keys the root name as a dot', () => {
+    // RFC 4343: octets outside A-Z compare as they are (0xC4 is not folded to 0xE4).
+    const name = Buffer.from([2, 0x41, 0xc4, 1, 0x5a, 0]);
+    const msg = parseMessage(Buffer.concat([header(), name, qtail]));
+    assert.equal(msg.question?.key, 'a\u00c4.z./1/1');
+    const root = parseMessage(Buffer.concat([header(), Buffer.from([0]), qtail]));
+    assert.equal(root.question?.key, './1/1');
+  });
+
   it('finds the OPT record, its size and its options', () => {
     const q = buildQuery('a.example', 'A', {
       udpSize: 4096,
