@@ -10,9 +10,8 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, connect } from 'node:tls';
 import { parseArgs } from 'node:util';
 import ora from 'ora';
-import { join } from 'node:path';
 import { formatHostPort, parseUpstreamAddress } from '../config/addresses.js';
-import { currentScope, dataDir } from '../config/paths.js';
+import { selfCertDir } from '../config/tls-cert-dir.js';
 import { existsSync } from 'node:fs';
 import { selfSignedPaths } from '../server/self-signed-paths.js';
 import { ConfigError, ConnectError, ConnectTimeoutError, describeCause } from '../errors.js';
@@ -21,19 +20,21 @@ import { buildReport, formatJson, formatText, type PinReport, type TlsFacts } fr
 
 export const PIN_USAGE = `usage: dotstub pin [--json] [-t|--timeout MS] HOST_OR_IP[#PORT][~AUTHNAME]
        dotstub pin [--json] --cert FILE
-       dotstub pin [--json] --self
+       dotstub pin [--json] --self [--config FILE]
 
 Prints every certificate of the chain a DNS-over-TLS server presents (port 853 unless #PORT), or of a PEM
 file, with its pin-sha256="..." for -K or the config, and suggests a pinset with a backup pin.
 ~AUTHNAME is sent as SNI and checked against the certificate (for a host name, the name itself is).
   --cert FILE     read the certificates from a PEM file instead of connecting
-  --self          the certificate dotstub generated for its own DoT listener (--listen-tls)
+  --self          the certificate dotstub generated for its own DoT listener (--listen-tls);
+                  --config FILE: the daemon's config, when it sets tls.certDir
   --json          print the report as JSON (fields in README.md, "dotstub pin")
   -t, --timeout   connect and handshake timeout in milliseconds (default 5000)`;
 
 const PIN_OPTIONS = {
   cert: { type: 'string' },
   self: { type: 'boolean' },
+  config: { type: 'string' },
   json: { type: 'boolean' },
   timeout: { type: 'string', short: 't' },
   help: { type: 'boolean', short: 'h' },
@@ -247,8 +248,7 @@ export async function pinCommand(args: readonly string[]): Promise<number> {
     throw new ConfigError('pin', `one server at a time, got ${JSON.stringify(positionals)}`);
   let report: PinReport;
   // --self is --cert on the generated certificate of the DoT listener (tls.certs files: use --cert).
-  const certFile =
-    values.self === true ? selfSignedPaths(join(dataDir(currentScope()), 'tls')).cert : values.cert;
+  const certFile = values.self === true ? selfSignedPaths(selfCertDir(values.config)).cert : values.cert;
   if (values.self === true && values.cert !== undefined)
     throw new ConfigError('pin', 'give either --self or --cert FILE, not both');
   if (values.self === true && certFile !== undefined && !existsSync(certFile))

@@ -2,13 +2,12 @@
  * The DoT listener's settings: `--listen-tls ADDR[@PORT]` (port 853) or the config's `listenTls`, and the
  * `tls` object. Off unless a listen address is given. Every error names the key path.
  */
-import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { parseAllowList } from '../server/allow-list.js';
 import type { ListenSpec } from '../server/daemon.js';
 import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../server/tls-service.js';
 import { parseListenAddress } from './addresses.js';
-import { currentScope, dataDir } from './paths.js';
+import { certDirOf } from './tls-cert-dir.js';
 
 type Json = Record<string, unknown>;
 
@@ -85,6 +84,6 @@ export function tlsSettings(file: Json, listenTls: readonly ListenSpec[]): TlsSe
     maxConnections: optional(tls, 'maxConnections', d.maxConnections, 1, 100_000),
     maxConnectionsPerClient: optional(tls, 'maxConnectionsPerClient', d.maxConnectionsPerClient, 1, 100_000),
     idleTimeoutMs: optional(tls, 'idleTimeout', d.idleTimeoutMs, 1000, 600_000),
-    certDir: typeof tls.certDir === 'string' ? tls.certDir : join(dataDir(currentScope()), 'tls'),
+    certDir: certDirOf(tls),
   };
 }

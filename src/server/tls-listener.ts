@@ -24,6 +24,8 @@ export interface TlsListenerOptions {
   readonly limits: TcpLimits;
   /** Connections one client address may hold at once. @default 32 */
   readonly maxConnectionsPerClient: number;
+  /** The session ticket key to start with (48 bytes), so no ticket is issued under another. */
+  readonly ticketKey?: Buffer | undefined;
 }
 
 export class TlsListener {
@@ -53,6 +55,7 @@ export class TlsListener {
       key: options.certs.map((c) => c.key),
       cert: options.certs.map((c) => c.cert),
       minVersion: 'TLSv1.2',
+      ...(options.ticketKey === undefined ? {} : { ticketKeys: options.ticketKey }),
       // Node derives the default from process.argv, so instances started differently would refuse each
       // other's tickets even with a shared ticket secret.
       sessionIdContext: 'dotstub-dot',

@@ -142,6 +142,15 @@ export async function startTlsService(
     idleTimeoutMs: settings.idleTimeoutMs,
   };
   const listeners: TlsListener[] = [];
+  let ticketKey: Buffer | undefined;
+  // Started first, so every listener begins with the key of the current epoch.
+  const rotator = new TicketKeyRotator(
+    { secret, rotationMs: settings.ticketRotationMs, wallNow, clock: options.clock },
+    (key) => {
+      ticketKey = key;
+      for (const l of listeners) l.setTicketKey(key);
+    },
+  );
   try {
     for (const spec of specs)
       listeners.push(
@@ -151,18 +160,14 @@ export async function startTlsService(
           allow,
           limits,
           maxConnectionsPerClient: settings.maxConnectionsPerClient,
+          ticketKey,
         }),
       );
   } catch (err) {
+    rotator.stop();
     await Promise.all(listeners.map((l) => l.close()));
     throw err;
   }
-  const rotator = new TicketKeyRotator(
-    { secret, rotationMs: settings.ticketRotationMs, wallNow, clock: options.clock },
-    (key) => {
-      for (const l of listeners) l.setTicketKey(key);
-    },
-  );
   return {
     listeners,
     certificates,

@@ -220,6 +220,24 @@ describe('DoT listener access', () => {
     }
   });
 
+  it('refuses connections past tls.maxConnections and counts them', async () => {
+    const stack = await dotStack(upstream, tlsSettings({ maxConnections: 1 }));
+    const held = tlsConnect({ host: '127.0.0.1', port: tlsPort(stack), rejectUnauthorized: false });
+    held.on('error', () => undefined);
+    try {
+      await new Promise<void>((r) =>
+        held.once('secureConnect', () => {
+          r();
+        }),
+      );
+      await assert.rejects(dotExchange(tlsPort(stack), [buildQuery('over.example', 'A')]));
+      assert.equal(stack.daemon.listenerStatus().listeners[0]?.refused.capacity, 1);
+    } finally {
+      held.destroy();
+      await stack.close();
+    }
+  });
+
   it('serves configured certificate files and refuses a key that does not match', async () => {
     const { getTestPki } = await import('../helpers/test-certs.js');
     const { writeFileSync } = await import('node:fs');

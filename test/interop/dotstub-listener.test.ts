@@ -33,23 +33,23 @@ after(async () => {
 
 interface Listening {
   readonly tlsPort: number;
-  readonly home: string;
+  readonly config: string;
   readonly process: ManagedProcess;
 }
 
-/** dotstub with --listen-tls in a private HOME (its data dir holds the generated certificate). */
-async function startListening(ub: UnboundServer, extra: readonly string[] = []): Promise<Listening> {
+/**
+ * dotstub with --listen-tls in a private HOME. Its generated certificate goes to tls.certDir in that HOME:
+ * as root the data directory would otherwise be the system one, shared by every run.
+ */
+async function startListening(ub: UnboundServer, tls: Record<string, unknown> = {}): Promise<Listening> {
   const home = makeTempDir('dotstub-dot-home');
+  const config = join(home.dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ tls: { certDir: join(home.dir, 'tls'), ...tls } }));
   const port = await freePort();
   const tlsPort = await freePort();
-  const args = [...dotstubArgs(port, ub), '--listen-tls', `127.0.0.1@${tlsPort}`, ...extra];
+  const args = [...dotstubArgs(port, ub), '--listen-tls', `127.0.0.1@${tlsPort}`, '--config', config];
   const proc = await ManagedProcess.start('dotstub', process.execPath, [CLI_PATH, ...args], {
-    env: {
-      ...process.env,
-      HOME: home.dir,
-      XDG_CONFIG_HOME: join(home.dir, 'config'),
-      XDG_DATA_HOME: join(home.dir, 'data'),
-    },
+    env: { ...process.env, HOME: home.dir, XDG_CONFIG_HOME: join(home.dir, 'config') },
     cwd: home.dir,
   });
   cleanups.push(async () => {
@@ -57,20 +57,16 @@ async function startListening(ub: UnboundServer, extra: readonly string[] = []):
     home.remove();
   });
   await proc.waitForLine(/msg=ready\b/, 10_000);
-  return { tlsPort, home: home.dir, process: proc };
+  return { tlsPort, config, process: proc };
 }
 
-/** `dotstub pin --self --json` with the daemon's HOME: the leaf pin. */
-async function selfPin(home: string): Promise<string> {
+/** `dotstub pin --self --json --config FILE`: the leaf pin of the daemon's generated certificate. */
+async function selfPin(config: string): Promise<string> {
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      [CLI_PATH, 'pin', '--self', '--json'],
-      {
-        timeout: 20_000,
-        encoding: 'utf8',
-        env: { ...process.env, HOME: home, XDG_DATA_HOME: join(home, 'data') },
-      },
+      [CLI_PATH, 'pin', '--self', '--json', '--config', config],
+      { timeout: 20_000, encoding: 'utf8' },
       (err, out, stderr) => {
         if (err) reject(new Error(`pin --self failed: ${stderr}`, { cause: err }));
         else resolve(out);
@@ -88,7 +84,7 @@ async function ready(
   const ub = await env.unbound(t);
   if (!ub) return undefined;
   const dot = await startListening(ub);
-  return { ub, dot, pin: await selfPin(dot.home) };
+  return { ub, dot, pin: await selfPin(dot.config) };
 }
 
 let shared: Promise<{ ub: UnboundServer; dot: Listening; pin: string } | undefined> | undefined;
@@ -225,18 +221,12 @@ void test('openssl s_client gets the ECDSA or the RSA certificate as its signatu
   };
   await req(['-newkey', 'rsa:2048'], 'rsa');
   await req(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'ecdsa');
-  writeFileSync(
-    f('config.json'),
-    JSON.stringify({
-      tls: {
-        certs: [
-          { cert: f('rsa.pem'), key: f('rsa.key') },
-          { cert: f('ecdsa.pem'), key: f('ecdsa.key') },
-        ],
-      },
-    }),
-  );
-  const dot = await startListening(ub, ['--config', f('config.json')]);
+  const dot = await startListening(ub, {
+    certs: [
+      { cert: f('rsa.pem'), key: f('rsa.key') },
+      { cert: f('ecdsa.pem'), key: f('ecdsa.key') },
+    ],
+  });
   const sClient = async (args: string[]): Promise<string> => {
     const r = await runTool(
       'openssl',
