@@ -7,17 +7,29 @@ import { HEADER_LENGTH, TYPE_OPT, type OptRecord, type ParsedMessage } from './w
 
 export const OPTION_KEEPALIVE = 11;
 export const OPTION_PADDING = 12;
+/** EDNS Client Subnet (RFC 7871). */
+export const OPTION_ECS = 8;
+/**
+ * RFC 7871 sec. 7.1.2: a stub that wants its address kept out of resolution sends ECS with SOURCE
+ * PREFIX-LENGTH 0, and the resolver then MUST NOT add the client's network; family 1, no address octets.
+ * Sent instead of merely dropping the client's option, because a resolver may add ECS of its own when the
+ * query carries none (as stubby's edns_client_subnet_private does).
+ */
+const PRIVATE_ECS = Buffer.from([0, OPTION_ECS, 0, 4, 0, 1, 0, 0]);
 /** Our UDP payload size when we add an OPT the client did not send (DNS Flag Day 2020 value). */
 export const DEFAULT_EDNS_UDP_SIZE = 1232;
 const OPT_FIXED_LENGTH = 11; // root name, type, class, TTL, RDLENGTH
 
 const isHopByHop = (code: number): boolean => code === OPTION_KEEPALIVE || code === OPTION_PADDING;
+/** Options we replace or strip: the hop-by-hop ones, and ECS when it is kept private. */
+const isDropped = (code: number, ecsPrivate: boolean): boolean =>
+  isHopByHop(code) || (ecsPrivate && code === OPTION_ECS);
 
-/** The end-to-end options of an OPT record, as raw bytes. */
-function endToEndOptions(buf: Buffer, opt: OptRecord | undefined): Buffer[] {
+/** The options of an OPT record that travel on, as raw bytes. */
+function endToEndOptions(buf: Buffer, opt: OptRecord | undefined, ecsPrivate = false): Buffer[] {
   if (opt === undefined) return [];
   return opt.options
-    .filter((o) => !isHopByHop(o.code))
+    .filter((o) => !isDropped(o.code, ecsPrivate))
     .map((o) => buf.subarray(o.start, o.start + 4 + o.length));
 }
 
@@ -55,16 +67,20 @@ export interface UpstreamQueryOptions {
   readonly padBlock: number;
   /** Ask for the server's idle timeout (RFC 7828 sec. 3.2.1: length 0, TCP and TLS only). */
   readonly keepalive: boolean;
+  /** Replace the client's ECS with one of source prefix 0 (RFC 7871 sec. 7.1.2). @default false */
+  readonly ecsPrivate?: boolean | undefined;
 }
 
 /** The client's query as it goes to an upstream: our ID, hop-by-hop options replaced, everything else kept. */
 export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: UpstreamQueryOptions): Buffer {
-  if (msg.opt === undefined && options.padBlock === 0 && !options.keepalive) {
+  const ecsPrivate = options.ecsPrivate === true;
+  if (msg.opt === undefined && options.padBlock === 0 && !options.keepalive && !ecsPrivate) {
     const copy = Buffer.from(query);
     copy.writeUInt16BE(options.id, 0);
     return copy;
   }
-  const kept = endToEndOptions(query, msg.opt);
+  const kept = endToEndOptions(query, msg.opt, ecsPrivate);
+  if (ecsPrivate) kept.push(PRIVATE_ECS);
   if (options.keepalive) kept.push(option(OPTION_KEEPALIVE, Buffer.alloc(0)));
   if (options.padBlock > 0) {
     // The length once our OPT replaces the client's, counting the padding option's own 4-octet header
@@ -88,23 +104,25 @@ export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: Upst
 }
 
 /**
- * The upstream's answer as the client must see it: the client's ID back, and no hop-by-hop options. When
- * the client sent no OPT (we added one to pad), the answer's OPT goes too.
+ * The upstream's answer as the client must see it: the client's ID back, and no hop-by-hop options (nor
+ * ECS, when it is kept private: the client asked for none). When the client sent no OPT (we added one to
+ * pad), the answer's OPT goes too.
  */
 export function toClientAnswer(
   answer: Buffer,
   msg: ParsedMessage,
   clientId: number,
   clientHadOpt: boolean,
+  ecsPrivate = false,
 ): Buffer {
   let out: Buffer;
   if (msg.opt === undefined) out = Buffer.from(answer);
   else if (!clientHadOpt) out = withOpt(answer, msg, undefined);
-  else if (msg.opt.options.some((o) => isHopByHop(o.code)))
+  else if (msg.opt.options.some((o) => isDropped(o.code, ecsPrivate)))
     out = withOpt(
       answer,
       msg,
-      encodeOpt(msg.opt.udpSize, msg.opt.ttlField, endToEndOptions(answer, msg.opt)),
+      encodeOpt(msg.opt.udpSize, msg.opt.ttlField, endToEndOptions(answer, msg.opt, ecsPrivate)),
     );
   else out = Buffer.from(answer);
   out.writeUInt16BE(clientId, 0);

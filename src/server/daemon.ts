@@ -8,15 +8,21 @@ import { Resolver } from '../resolver/resolver.js';
 import type { BackoffPolicy } from '../util/backoff.js';
 import type { SelectionStrategy } from '../resolver/selection.js';
 import type { TlsUpstream } from '../upstream/tls-upstream.js';
-import {
-  createClearUpstream,
-  createUpstream,
-  type SharedUpstreamOptions,
-} from '../upstream/create-upstream.js';
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { ControlServer } from './control-server.js';
+import {
+  buildUpstreams,
+  listenKey,
+  reloadDaemon,
+  resolverOptions,
+  sharedUpstreamOptions,
+  type DaemonState,
+  type LiveListener,
+  type ReloadOptions,
+  type ReloadSummary,
+} from './reload.js';
 import { newServerCounters, type QueryContext, type ServerCounters } from './query-handler.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
 import { UdpListener } from './udp-listener.js';
@@ -43,7 +49,11 @@ export interface DaemonOptions {
   readonly maxConnectionsPerUpstream: number;
   readonly maxInFlightPerConnection: number;
   readonly tcp?: TcpLimits;
-  readonly backoff?: BackoffPolicy;
+  readonly backoff?: BackoffPolicy | undefined;
+  /** Lowest TLS version offered to upstreams. @default 'TLSv1.2' */
+  readonly minTlsVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
+  /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 upstream, none to clients. @default true */
+  readonly ecsPrivate?: boolean | undefined;
   readonly logger: Logger;
   readonly clock?: Clock;
   /**
@@ -65,6 +75,8 @@ export interface Daemon {
   readonly counters: ServerCounters;
   /** Where features add their control methods (status, reload, cache flush...); undefined without a socket. */
   readonly control: ControlServer | undefined;
+  /** Applies new settings in place (src/server/reload.ts); on error nothing changes. */
+  reload(options: ReloadOptions): Promise<ReloadSummary>;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -87,68 +99,53 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
   const extraCa = readCaFile(options.caFile);
-  const shared: SharedUpstreamOptions = {
-    ...(extraCa === undefined ? {} : { extraCa }),
-    connectTimeoutMs: options.connectTimeoutMs,
-    idleTimeoutMs: options.idleTimeoutMs,
-    stallTimeoutMs: options.timeoutMs,
-    maxConnections: options.maxConnectionsPerUpstream,
-    maxInFlightPerConnection: options.maxInFlightPerConnection,
-    padBlock: options.paddingBlockSize,
-    clock,
-    logger,
-  };
-  const created = options.upstreams.map((spec) => createUpstream(spec, shared));
-  const upstreams = created.map((c) => c.tls);
-  // Configured fallback servers come last: the resolver ranks them below every DoT upstream.
-  const fallback = (options.fallback ?? []).map((spec) => createClearUpstream(spec, shared, 'fallback'));
-  const resolver = new Resolver({
-    upstreams: [...created.map((c) => c.upstream), ...fallback],
-    strategy: options.selection,
-    timeoutMs: options.timeoutMs,
-    maxOutstanding: options.maxOutstanding,
-    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    clock,
-    logger,
-  });
+  const shared = sharedUpstreamOptions(options, extraCa, clock, logger);
+  const upstreams = buildUpstreams(options, shared, []);
+  const resolver = new Resolver(resolverOptions(options, upstreams, clock, logger));
   const counters = newServerCounters();
   const ctx: QueryContext = { resolver, counters, logger };
-  const udp: UdpListener[] = [];
-  const tcp: TcpListener[] = [];
-  const addresses: BoundAddress[] = [];
+  const bind = async (spec: ListenSpec): Promise<LiveListener | undefined> => {
+    const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
+    if (bound === undefined) return undefined;
+    return { key: listenKey(spec), ...bound, address: { host: spec.host, port: bound.udp.port } };
+  };
+  const state: DaemonState = { upstreams, listeners: [], resolver, clock, logger, bind, readCa: readCaFile };
+  const all = (): (UdpListener | TcpListener)[] => state.listeners.flatMap((l) => [l.udp, l.tcp]);
   let control: ControlServer | undefined;
   try {
     for (const spec of options.listen) {
-      const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
-      if (bound === undefined) continue;
-      udp.push(bound.udp);
-      tcp.push(bound.tcp);
-      addresses.push({ host: spec.host, port: bound.udp.port });
+      const live = await bind(spec);
+      if (live !== undefined) state.listeners.push(live);
     }
-    if (addresses.length === 0) throw new ListenError('no listen address could be bound');
+    if (state.listeners.length === 0) throw new ListenError('no listen address could be bound');
     control = await openControl(options);
   } catch (err) {
-    await Promise.all([...udp, ...tcp].map((l) => l.close()));
+    await Promise.all(all().map((l) => l.close()));
     resolver.destroy();
     throw err;
   }
   let closing: Promise<void> | undefined;
   return {
-    addresses,
+    get addresses() {
+      return state.listeners.map((l) => l.address);
+    },
     resolver,
-    upstreams,
+    get upstreams() {
+      return state.upstreams.flatMap((l) => (l.tls === undefined ? [] : [l.tls]));
+    },
     counters,
     control,
+    reload: (next) => reloadDaemon(state, next),
     close: () =>
       (closing ??= (async () => {
         await control?.close();
-        await Promise.all([...udp, ...tcp].map((l) => l.close()));
+        await Promise.all(all().map((l) => l.close()));
         await resolver.close();
       })()),
     destroy: () => {
       void control?.close();
-      for (const l of tcp) l.destroy();
-      void Promise.all(udp.map((l) => l.close()));
+      for (const l of state.listeners) l.tcp.destroy();
+      void Promise.all(state.listeners.map((l) => l.udp.close()));
       resolver.destroy();
     },
   };

@@ -36,6 +36,8 @@ export interface StreamConnectionOptions {
   readonly maxPendingWriteBytes: number;
   readonly padBlock: number;
   readonly keepalive: boolean;
+  /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 instead of the client's. @default false */
+  readonly ecsPrivate?: boolean | undefined;
   readonly auth?: AuthInfo | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -106,6 +108,7 @@ export class StreamConnection {
       id,
       padBlock: this.#options.padBlock,
       keepalive: this.#options.keepalive,
+      ecsPrivate: this.#options.ecsPrivate,
     });
     const reused = this.#queriesSent > 0;
     const sentAt = this.#options.clock.now();
