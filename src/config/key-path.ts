@@ -12,7 +12,7 @@ export function parseKeyPath(text: string): KeyPath {
   const out: (string | number)[] = [];
   for (const part of text.split('.')) {
     const match = SEGMENT.exec(part);
-    if (text === '' || match === null || (match[1] === undefined && out.length === 0)) {
+    if (part === '' || match === null || (match[1] === undefined && out.length === 0)) {
       throw new ConfigError(
         'KEY',
         `${JSON.stringify(text)} is not a key path (expected, for example, timeout, backoff.max or upstreams[0].pins)`,
