@@ -29,6 +29,14 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'let a captive portal log-in through: clear DNS for a few minutes, then Strict again',
     load: async () => ({ main: (await import('./portal-command.js')).portalCommand }),
   },
+  config: {
+    summary: 'show, change, validate or import (stubby.yml) the configuration',
+    load: async () => ({ main: (await import('./config-command.js')).configCommand }),
+  },
+  reload: {
+    summary: 'make the running daemon re-read its configuration (as SIGHUP does)',
+    load: async () => ({ main: (await import('./reload-command.js')).reloadCommand }),
+  },
   query: {
     summary: 'ask one question the getdns_query way, and see how it was answered',
     load: async () => ({ main: (await import('./query-command.js')).queryCommand }),

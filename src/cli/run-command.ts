@@ -1,4 +1,7 @@
-/** `dotstub run`: load the configuration, start the daemon, and stop it gracefully on SIGTERM or SIGINT. */
+/**
+ * `dotstub run`: load the configuration, start the daemon, stop it gracefully on SIGTERM or SIGINT, and
+ * reload it in place on SIGHUP or `dotstub reload`.
+ */
 import { parseArgs } from 'node:util';
 import { buildDaemonConfig, type RunFlags } from '../config/daemon-config.js';
 import { formatHostPort } from '../config/addresses.js';
@@ -9,6 +12,7 @@ import type { UsageProfile } from '../upstream/usage-profile.js';
 import { formatUpstream } from '../upstream/upstream.js';
 import { createLogger } from '../util/logger.js';
 import { dropAfterBind } from './run-privileges.js';
+import { wireReload } from './run-reload.js';
 
 /** How long in-flight queries get to finish on shutdown before everything is cut. */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -89,6 +93,7 @@ export async function runCommand(values: RunValues): Promise<number> {
   };
   const config = buildDaemonConfig(flags);
   const logger = createLogger({ level: config.logLevel });
+  if (config.configPath !== undefined) logger.info('configuration', { file: config.configPath });
   for (const warning of config.warnings) logger.warn(warning);
   const control =
     values.control === undefined
@@ -97,6 +102,7 @@ export async function runCommand(values: RunValues): Promise<number> {
   const daemon = await startDaemon({ ...config, logger, control });
   await dropAfterBind(values.user, daemon, control.path, logger);
   daemon.control?.handle('ping', () => ({ pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }));
+  const unwireReload = wireReload(daemon, flags, config, logger);
   logger.info('ready', {
     listen: daemon.addresses.map(formatHostPort).join(','),
     listenTls: daemon.tlsAddresses.map(formatHostPort).join(',') || undefined,
@@ -106,6 +112,7 @@ export async function runCommand(values: RunValues): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       logger.info('stopping', { signal });
+      unwireReload();
       const force = setTimeout(() => {
         logger.warn('queries still in flight after the grace period; closing now');
         daemon.destroy();

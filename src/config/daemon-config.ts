@@ -1,20 +1,23 @@
 /**
- * Builds the daemon's settings from the embedded defaults, an optional JSON file (--config) and the
- * command line, in that order of precedence, and refuses what cannot work: every error names the field.
+ * Builds the daemon's settings from the embedded defaults, the configuration file (validated by the
+ * schema, src/config/schema.ts) and the command line, in that order of precedence, and refuses what
+ * cannot work (RFC 8310 sec. 6.6, loops): every error names the field.
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { SELECTION_STRATEGIES } from '../resolver/selection.js';
 import type { DaemonOptions, ListenSpec } from '../server/daemon.js';
 import { parsePin } from '../upstream/spki-pin.js';
-import { PROFILE_RULES, USAGE_PROFILES, type UsageProfile } from '../upstream/usage-profile.js';
+import { PROFILE_RULES, type UsageProfile } from '../upstream/usage-profile.js';
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { LOG_LEVELS, type LogLevel } from '../util/logger.js';
 import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
-import { cacheConfig } from './cache-config.js';
+import { DEFAULT_BACKOFF } from '../util/backoff.js';
 import { DEFAULT_LISTEN, DEFAULT_UPSTREAMS, DEFAULTS } from './defaults.js';
-import { listenTlsSpecs, tlsSettings } from './tls-config.js';
+import { configSource, loadConfig } from './load.js';
+import { validateConfig } from './validate.js';
+import { UpstreamEntrySchema, type ConfigFile, type UpstreamEntry, type UpstreamObject } from './schema.js';
+import { cacheConfig } from './cache-config.js';
 import { desktopConfig } from './desktop-config.js';
+import { listenTlsSpecs, tlsSettings } from './tls-config.js';
 
 export interface RunFlags {
   readonly config?: string | undefined;
@@ -30,85 +33,46 @@ export interface RunFlags {
 }
 
 /** The daemon's options as the configuration sets them (the logger and clock come from the CLI). */
-export type DaemonConfig = Omit<DaemonOptions, 'logger' | 'clock' | 'tcp' | 'backoff' | 'cacheTuning'> & {
+export type DaemonConfig = Omit<DaemonOptions, 'logger' | 'clock' | 'tcp'> & {
   readonly logLevel: LogLevel;
+  /** The file the settings came from; undefined for the embedded defaults. */
+  readonly configPath: string | undefined;
   /** Things worth saying at start that do not stop it (a single pin without backup, say). */
   readonly warnings: readonly string[];
 };
-
-type Json = Record<string, unknown>;
-
-function readJsonFile(path: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError('', `cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError('', `config file ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new ConfigError('', `config file ${path} must hold a JSON object`);
-  return value as Json;
-}
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: string): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(path, `${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
 }
 
-function integer(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
-  throw new ConfigError(path, `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
-}
-
-function optionalInteger(file: Json, key: string, fallback: number, min: number, max: number): number {
-  return file[key] === undefined ? fallback : integer(file[key], key, min, max);
-}
-
-function stringList(value: unknown, path: string): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
-    throw new ConfigError(path, 'expected a list of strings');
-  return value as string[];
-}
-
-export function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
-  if (typeof value === 'string') return { ...parseUpstreamAddress(value, path), pins: [] };
-  if (typeof value !== 'object' || value === null)
-    throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
-  const o = value as Json;
-  if (typeof o.address !== 'string')
-    throw new ConfigError(`${path}.address`, 'missing: the upstream IP address');
+/** An upstream entry of the (already validated) file as the daemon's spec. */
+function upstreamFromEntry(entry: UpstreamEntry, path: string): UpstreamSpec {
+  const o: UpstreamObject = typeof entry === 'string' ? { address: entry } : entry;
   const base = parseUpstreamAddress(o.address, `${path}.address`);
-  const port = o.port === undefined ? base.port : integer(o.port, `${path}.port`, 1, 65535);
-  const pins =
-    o.pins === undefined
-      ? []
-      : stringList(o.pins, `${path}.pins`).map((p, i) => parsePin(p, `${path}.pins[${i}]`));
-  if (o.authName !== undefined && typeof o.authName !== 'string')
-    throw new ConfigError(`${path}.authName`, 'expected a host name');
-  const authName = typeof o.authName === 'string' ? o.authName.trim() : base.authName;
-  const profile = o.profile === undefined ? undefined : oneOf(o.profile, USAGE_PROFILES, `${path}.profile`);
-  const clearPort =
-    o.clearPort === undefined ? base.clearPort : integer(o.clearPort, `${path}.clearPort`, 1, 65535);
+  const authName = o.authName === undefined ? base.authName : o.authName.trim();
+  const clearPort = o.clearPort ?? base.clearPort;
   return {
     address: base.address,
-    port,
-    pins,
+    port: o.port ?? base.port,
+    pins: (o.pins ?? []).map((p, i) => parsePin(p, `${path}.pins[${i}]`)),
     ...(authName === undefined ? {} : { authName }),
-    ...(profile === undefined ? {} : { profile }),
+    ...(o.profile === undefined ? {} : { profile: o.profile }),
     ...(clearPort === undefined ? {} : { clearPort }),
   };
 }
 
+/** An upstream written inside another section (split DNS servers), checked against the same schema. */
+export function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
+  const parsed = UpstreamEntrySchema.safeParse(value);
+  if (!parsed.success)
+    throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
+  return upstreamFromEntry(parsed.data, path);
+}
+
 /** `fallback`: clear-text servers (`IP`, `IP@PORT`, `[V6]:PORT`; port 53) for the Opportunistic profile only. */
-function fallbackSpecs(file: Json, upstreams: readonly UpstreamSpec[]): UpstreamSpec[] {
-  if (file.fallback === undefined) return [];
-  const specs = stringList(file.fallback, 'fallback').map((f, i) => {
+function fallbackSpecs(file: ConfigFile, upstreams: readonly UpstreamSpec[]): UpstreamSpec[] {
+  const specs = file.fallback.map((f, i) => {
     const { host, port } = parseListenAddress(f, `fallback[${i}]`, 53);
     return { address: host, port, pins: [] };
   });
@@ -162,15 +126,14 @@ function checkUpstreams(
   });
 }
 
-function listenSpecs(flags: RunFlags, file: Json): ListenSpec[] {
+function listenSpecs(flags: RunFlags, file: ConfigFile): ListenSpec[] {
   if (flags.listen !== undefined && flags.listen.length > 0)
     return flags.listen.map((l, i) => parseListenAddress(l, `--listen[${i}]`));
-  if (file.listen !== undefined)
-    return stringList(file.listen, 'listen').map((l, i) => parseListenAddress(l, `listen[${i}]`));
+  if (file.listen !== undefined) return file.listen.map((l, i) => parseListenAddress(l, `listen[${i}]`));
   return DEFAULT_LISTEN.map((l) => ({ ...l, optional: l.host === '::1' }));
 }
 
-function upstreamSpecs(flags: RunFlags, file: Json): UpstreamSpec[] {
+function upstreamSpecs(flags: RunFlags, file: ConfigFile): UpstreamSpec[] {
   const cliPins = (flags.pin ?? []).map((p, i) => parsePin(p, `--pin[${i}]`));
   if (flags.upstream !== undefined && flags.upstream.length > 0) {
     // As in getdns_query, -K pins apply to every upstream given on the command line.
@@ -182,44 +145,87 @@ function upstreamSpecs(flags: RunFlags, file: Json): UpstreamSpec[] {
       'pins given with -K apply to the upstreams given with --upstream; give at least one',
     );
   if (file.upstreams === undefined) return [...DEFAULT_UPSTREAMS];
-  if (!Array.isArray(file.upstreams)) throw new ConfigError('upstreams', 'expected a list of upstreams');
-  return file.upstreams.map((u, i) => upstreamFromJson(u, `upstreams[${i}]`));
+  return file.upstreams.map((u, i) => upstreamFromEntry(u, `upstreams[${i}]`));
 }
 
-export function buildDaemonConfig(flags: RunFlags): DaemonConfig {
-  const file = flags.config === undefined ? {} : readJsonFile(flags.config);
+/**
+ * Providers close idle DoT connections after some seconds (RFC 7766 sec. 6.2.3 suggests seconds, not
+ * minutes); a longer idle timeout only keeps sockets the server has already given up on.
+ */
+const IDLE_TIMEOUT_WARN_MS = 30_000;
+
+function settingWarnings(file: ConfigFile, warnings: string[]): void {
+  if (file.idleTimeout > IDLE_TIMEOUT_WARN_MS)
+    warnings.push(
+      `idleTimeout: ${file.idleTimeout} ms is longer than providers keep an idle connection open (commonly 10-30 s); the server closes it first, and its RFC 7828 keepalive shortens it anyway`,
+    );
+  if (file.backoff.initial > file.backoff.max)
+    warnings.push(
+      `backoff: initial ${file.backoff.initial} ms is above max ${file.backoff.max} ms; max wins`,
+    );
+}
+
+/** The daemon's settings from the flags, the configuration file (see load.ts) and the embedded defaults. */
+export function buildDaemonConfig(flags: RunFlags, defaultPath?: string): DaemonConfig {
+  const { config, path } = loadConfig(configSource(flags.config, defaultPath));
+  return configFromFile(flags, config, path);
+}
+
+export interface ConfigCheck {
+  readonly config: ConfigFile;
+  readonly daemon: DaemonConfig;
+  readonly warnings: readonly string[];
+}
+
+/** Every check the daemon would make at start, on a file's content (`config validate`, `config set`). */
+export function checkConfig(raw: unknown, path?: string): ConfigCheck {
+  const config = validateConfig(raw, path);
+  const daemon = configFromFile({}, config, path);
+  return { config, daemon, warnings: daemon.warnings };
+}
+
+function configFromFile(flags: RunFlags, file: ConfigFile, path: string | undefined): DaemonConfig {
   const warnings: string[] = [];
   const listen = listenSpecs(flags, file);
-  const profile =
-    flags.profile ?? (file.profile === undefined ? 'strict' : oneOf(file.profile, USAGE_PROFILES, 'profile'));
+  const profile = flags.profile ?? file.profile;
   // The global profile (or -m / -n) applies to every upstream that does not set its own.
   const upstreams = upstreamSpecs(flags, file).map((u) =>
     flags.profile !== undefined || u.profile === undefined ? { ...u, profile } : u,
   );
-  const listenTls = listenTlsSpecs(flags.listenTls, file);
+  // The sections with their own parsers read the file as plain JSON (already checked to be an object).
+  const json = file as unknown as Record<string, unknown>;
+  const listenTls = listenTlsSpecs(flags.listenTls, json);
   checkUpstreams(upstreams, [...listen, ...listenTls], warnings);
-  const fallback = fallbackSpecs(file, upstreams);
-  const caFile = flags.caFile ?? (typeof file.caFile === 'string' ? file.caFile : undefined);
+  settingWarnings(file, warnings);
   const logLevelPath = flags.logLevel === undefined ? 'logLevel' : '--log-level';
   return {
+    configPath: path,
     listen,
     upstreams,
-    fallback,
-    caFile,
-    logLevel: oneOf(flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel, LOG_LEVELS, logLevelPath),
-    selection: oneOf(file.selection ?? DEFAULTS.selection, SELECTION_STRATEGIES, 'selection'),
-    timeoutMs: optionalInteger(file, 'timeout', DEFAULTS.timeoutMs, 100, 60_000),
-    idleTimeoutMs: optionalInteger(file, 'idleTimeout', DEFAULTS.idleTimeoutMs, 0, 600_000),
-    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
-    paddingBlockSize: optionalInteger(file, 'paddingBlockSize', DEFAULTS.paddingBlockSize, 0, 4096),
-    maxOutstanding: optionalInteger(file, 'limitOutstandingQueries', DEFAULTS.maxOutstanding, 1, 1_000_000),
+    fallback: fallbackSpecs(file, upstreams),
+    caFile: flags.caFile ?? file.caFile,
+    logLevel: oneOf(flags.logLevel ?? file.logLevel, LOG_LEVELS, logLevelPath),
+    selection: file.selection,
+    timeoutMs: file.timeout,
+    idleTimeoutMs: file.idleTimeout,
+    connectTimeoutMs: file.connectTimeout,
+    paddingBlockSize: file.paddingBlockSize,
+    maxOutstanding: file.limitOutstandingQueries,
     maxConnectionsPerUpstream: DEFAULTS.maxConnectionsPerUpstream,
     maxInFlightPerConnection: DEFAULTS.maxInFlightPerConnection,
+    backoff: {
+      baseMs: Math.min(file.backoff.initial, file.backoff.max),
+      capMs: file.backoff.max,
+      jitter: DEFAULT_BACKOFF.jitter,
+      softFailures: file.connectionRetries,
+    },
+    minTlsVersion: file.tlsMinVersion === 'TLS1.3' ? 'TLSv1.3' : 'TLSv1.2',
+    ecsPrivate: file.ecsPrivate,
     listenTls,
-    tls: tlsSettings(file, listenTls),
-    cache: cacheConfig(file),
+    tls: tlsSettings(json, listenTls),
+    cache: cacheConfig(json),
     // domains, followSystemDomains, watchNetwork, portal (src/config/desktop-config.ts)
-    desktop: desktopConfig(file, upstreamFromJson),
+    desktop: desktopConfig(json, upstreamFromJson),
     warnings,
   };
 }

@@ -49,4 +49,9 @@ export const DEFAULTS = {
   maxInFlightPerConnection: 100,
   selection: 'round-robin',
   logLevel: 'info',
+  /** Backoff of a failing upstream: first delay and cap, ms (stubby's tls_backoff_time is 3600 s; a laptop wants far less). */
+  backoffInitialMs: 1000,
+  backoffMaxMs: 60_000,
+  /** Soft failures in a row (timeouts, dropped connections) before backing off (stubby's tls_connection_retries). */
+  connectionRetries: 2,
 } as const;

@@ -56,7 +56,7 @@ export class DesktopLife implements QueryRouter {
   readonly portal: PortalController;
   readonly #options: DesktopOptions;
   readonly #shared: SharedUpstreamOptions;
-  readonly #public: readonly Upstream[];
+  #public: readonly Upstream[];
   readonly #configRules: readonly SplitRule[];
   readonly #systemUpstreams: ClearUpstreams;
   #routes: SplitRoutes;
@@ -96,6 +96,11 @@ export class DesktopLife implements QueryRouter {
       logger: shared.logger,
       systemLinks: () => this.#systemLinks(),
     });
+  }
+
+  /** The public upstreams after a reload: route probes and status follow them. */
+  setPublicUpstreams(upstreams: readonly Upstream[]): void {
+    this.#public = upstreams;
   }
 
   /** The resolver whose health a change resets (it is built with this object as its router). */

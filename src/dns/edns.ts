@@ -7,17 +7,29 @@ import { HEADER_LENGTH, TYPE_OPT, type OptRecord, type ParsedMessage } from './w
 
 export const OPTION_KEEPALIVE = 11;
 export const OPTION_PADDING = 12;
+/** EDNS Client Subnet (RFC 7871). */
+export const OPTION_ECS = 8;
+/**
+ * RFC 7871 sec. 7.1.2: a stub that wants its address kept out of resolution sends ECS with SOURCE
+ * PREFIX-LENGTH 0, and the resolver then MUST NOT add the client's network; family 1, no address octets.
+ * Sent instead of merely dropping the client's option, because a resolver may add ECS of its own when the
+ * query carries none (as stubby's edns_client_subnet_private does).
+ */
+const PRIVATE_ECS = Buffer.from([0, OPTION_ECS, 0, 4, 0, 1, 0, 0]);
 /** Our UDP payload size when we add an OPT the client did not send (DNS Flag Day 2020 value). */
 export const DEFAULT_EDNS_UDP_SIZE = 1232;
 export const OPT_FIXED_LENGTH = 11; // root name, type, class, TTL, RDLENGTH
 
 export const isHopByHop = (code: number): boolean => code === OPTION_KEEPALIVE || code === OPTION_PADDING;
+/** Options we replace or strip: the hop-by-hop ones, and ECS when it is kept private. */
+const isDropped = (code: number, ecsPrivate: boolean): boolean =>
+  isHopByHop(code) || (ecsPrivate && code === OPTION_ECS);
 
-/** The end-to-end options of an OPT record, as raw bytes. */
-export function endToEndOptions(buf: Buffer, opt: OptRecord | undefined): Buffer[] {
+/** The options of an OPT record that travel on, as raw bytes. */
+export function endToEndOptions(buf: Buffer, opt: OptRecord | undefined, ecsPrivate = false): Buffer[] {
   if (opt === undefined) return [];
   return opt.options
-    .filter((o) => !isHopByHop(o.code))
+    .filter((o) => !isDropped(o.code, ecsPrivate))
     .map((o) => buf.subarray(o.start, o.start + 4 + o.length));
 }
 
@@ -49,9 +61,9 @@ export function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined
 }
 
 /** The length of the end-to-end options of an OPT record. */
-function endToEndLength(opt: OptRecord | undefined): number {
+function endToEndLength(opt: OptRecord | undefined, dropEcs: boolean): number {
   let n = 0;
-  for (const o of opt?.options ?? []) if (!isHopByHop(o.code)) n += 4 + o.length;
+  for (const o of opt?.options ?? []) if (!isDropped(o.code, dropEcs)) n += 4 + o.length;
   return n;
 }
 
@@ -62,6 +74,10 @@ interface OptRewrite {
   readonly keepalive: boolean;
   /** Pad the whole message to a multiple of this (RFC 7830), 0 for none. */
   readonly padBlock: number;
+  /** Leave out the ECS options present (ecsPrivate). */
+  readonly dropEcs: boolean;
+  /** Append ECS with source prefix 0 (RFC 7871 sec. 7.1.2). */
+  readonly addPrivateEcs: boolean;
 }
 
 /**
@@ -74,7 +90,11 @@ function rewriteOpt(buf: Buffer, msg: ParsedMessage, rewrite: OptRewrite): Buffe
   const opt = msg.opt;
   const head = opt === undefined ? buf.length : opt.start;
   const tail = opt === undefined ? buf.length : opt.end;
-  const options = endToEndLength(opt) + (rewrite.keepalive ? 4 : 0) + (rewrite.padBlock > 0 ? 4 : 0);
+  const options =
+    endToEndLength(opt, rewrite.dropEcs) +
+    (rewrite.addPrivateEcs ? PRIVATE_ECS.length : 0) +
+    (rewrite.keepalive ? 4 : 0) +
+    (rewrite.padBlock > 0 ? 4 : 0);
   const unpadded = head + OPT_FIXED_LENGTH + options + (buf.length - tail);
   // RFC 7830 sec. 3: the padding option's own 4-octet header counts; its octets reach the next multiple.
   const pad =
@@ -89,9 +109,10 @@ function rewriteOpt(buf: Buffer, msg: ParsedMessage, rewrite: OptRewrite): Buffe
   out.writeUInt16BE(options + pad, at + 9);
   at += OPT_FIXED_LENGTH;
   for (const o of opt?.options ?? []) {
-    if (isHopByHop(o.code)) continue;
+    if (isDropped(o.code, rewrite.dropEcs)) continue;
     at += buf.copy(out, at, o.start, o.start + 4 + o.length);
   }
+  if (rewrite.addPrivateEcs) at += PRIVATE_ECS.copy(out, at);
   if (rewrite.keepalive) at = writeOptionHeader(out, at, OPTION_KEEPALIVE, 0);
   if (rewrite.padBlock > 0) {
     at = writeOptionHeader(out, at, OPTION_PADDING, pad);
@@ -124,11 +145,14 @@ export interface UpstreamQueryOptions {
   readonly padBlock: number;
   /** Ask for the server's idle timeout (RFC 7828 sec. 3.2.1: length 0, TCP and TLS only). */
   readonly keepalive: boolean;
+  /** Replace the client's ECS with one of source prefix 0 (RFC 7871 sec. 7.1.2). @default false */
+  readonly ecsPrivate?: boolean | undefined;
 }
 
 /** The client's query as it goes to an upstream: our ID, hop-by-hop options replaced, everything else kept. */
 export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: UpstreamQueryOptions): Buffer {
-  if (msg.opt === undefined && options.padBlock === 0 && !options.keepalive) {
+  const ecsPrivate = options.ecsPrivate === true;
+  if (msg.opt === undefined && options.padBlock === 0 && !options.keepalive && !ecsPrivate) {
     const copy = Buffer.from(query);
     copy.writeUInt16BE(options.id, 0);
     return copy;
@@ -138,30 +162,36 @@ export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: Upst
     ttlField: msg.opt?.ttlField ?? 0,
     keepalive: options.keepalive,
     padBlock: options.padBlock,
+    dropEcs: ecsPrivate,
+    addPrivateEcs: ecsPrivate,
   });
   out.writeUInt16BE(options.id, 0);
   return out;
 }
 
 /**
- * The upstream's answer as the client must see it: the client's ID back, and no hop-by-hop options. When
- * the client sent no OPT (we added one to pad), the answer's OPT goes too.
+ * The upstream's answer as the client must see it: the client's ID back, and no hop-by-hop options (nor
+ * ECS, when it is kept private: the client asked for none). When the client sent no OPT (we added one to
+ * pad), the answer's OPT goes too.
  */
 export function toClientAnswer(
   answer: Buffer,
   msg: ParsedMessage,
   clientId: number,
   clientHadOpt: boolean,
+  ecsPrivate = false,
 ): Buffer {
   let out: Buffer;
   if (msg.opt === undefined) out = Buffer.from(answer);
   else if (!clientHadOpt) out = withoutOpt(answer, msg.opt, msg.arcount);
-  else if (msg.opt.options.some((o) => isHopByHop(o.code)))
+  else if (msg.opt.options.some((o) => isDropped(o.code, ecsPrivate)))
     out = rewriteOpt(answer, msg, {
       udpSize: msg.opt.udpSize,
       ttlField: msg.opt.ttlField,
       keepalive: false,
       padBlock: 0,
+      dropEcs: ecsPrivate,
+      addPrivateEcs: false,
     });
   else out = Buffer.from(answer);
   out.writeUInt16BE(clientId, 0);

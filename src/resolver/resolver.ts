@@ -26,7 +26,9 @@ export interface ResolverOptions {
   readonly timeoutMs: number;
   /** Queries in progress beyond which new ones get SERVFAIL at once. @default 1000 */
   readonly maxOutstanding: number;
-  readonly backoff?: BackoffPolicy;
+  readonly backoff?: BackoffPolicy | undefined;
+  /** Strip ECS from answers (RFC 7871 sec. 7.1.2; the upstreams send it with source prefix 0). @default false */
+  readonly ecsPrivate?: boolean | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Split DNS, locally served zones and portal mode; without it every name goes to `upstreams`. */
@@ -62,8 +64,13 @@ const MIN_ATTEMPT_MS = 1000;
 const PROMOTE_INTERVAL_MS = 1000;
 
 export class Resolver {
-  readonly #options: ResolverOptions;
-  readonly #entries: readonly Entry[];
+  #options: ResolverOptions;
+  #entries: readonly Entry[];
+  /** Queries of the current configuration, and of earlier ones (reload waits for those to finish). */
+  #generation = 0;
+  #current = 0;
+  #older = 0;
+  #drainWaiters: (() => void)[] = [];
   readonly counters: ResolverCounters = {
     queries: 0,
     servfail: 0,
@@ -102,11 +109,43 @@ export class Resolver {
     }
     this.#outstanding++;
     this.counters.outstandingPeak = Math.max(this.counters.outstandingPeak, this.#outstanding);
+    const generation = this.#generation;
+    this.#current++;
     try {
       return await this.#forward(query, msg);
     } finally {
       this.#outstanding--;
+      if (generation === this.#generation) this.#current--;
+      else if (--this.#older === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Takes new settings and upstreams (a reload). An upstream object that stays keeps its health; queries
+   * in progress finish with what they picked. Returns the upstreams no longer used, for the caller to
+   * close once drained() says the queries that could still pick them are done.
+   */
+  reconfigure(options: ResolverOptions): Upstream[] {
+    const sameBackoff = JSON.stringify(options.backoff) === JSON.stringify(this.#options.backoff);
+    const health = new Map(this.#entries.map((e) => [e.upstream, e.health]));
+    this.#entries = options.upstreams.map((upstream) => ({
+      upstream,
+      health:
+        (sameBackoff ? health.get(upstream) : undefined) ??
+        new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF),
+    }));
+    // The router (split DNS, portal) belongs to the daemon, not to one configuration: it stays.
+    this.#options = { ...options, router: options.router ?? this.#options.router };
+    this.#older += this.#current;
+    this.#current = 0;
+    this.#generation++;
+    return [...health.keys()].filter((u) => !options.upstreams.includes(u));
+  }
+
+  /** Resolves once every query that started before the last reconfigure() has finished. */
+  drained(): Promise<void> {
+    if (this.#older === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   async #forward(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
@@ -155,7 +194,13 @@ export class Resolver {
     try {
       const answer = await this.#attempt(entry, query, msg, budgetMs);
       entry.health.succeeded();
-      const client = toClientAnswer(answer.answer, answer.msg, msg.id, msg.opt !== undefined);
+      const client = toClientAnswer(
+        answer.answer,
+        answer.msg,
+        msg.id,
+        msg.opt !== undefined,
+        this.#options.ecsPrivate === true,
+      );
       return {
         answer: client,
         via: { upstream: entry.upstream.id, answer, rttMs: this.#options.clock.now() - started },

@@ -81,7 +81,12 @@ export class UpstreamHealth {
     // (RFC 7766 sec. 6.2.3), not a sick upstream; one that died before any answer is.
     const soft = err instanceof QueryTimeoutError || (err instanceof ConnectionClosedError && !err.reused);
     if (!isHardFailure(err) && !soft) return false;
-    if (soft && this.#state.kind === 'healthy' && ++this.#softFailures < SOFT_FAILURE_LIMIT) return false;
+    if (
+      soft &&
+      this.#state.kind === 'healthy' &&
+      ++this.#softFailures < (this.#policy.softFailures ?? SOFT_FAILURE_LIMIT)
+    )
+      return false;
     this.#backoffs++;
     this.#softFailures = 0;
     this.#state = { kind: 'backingOff', until: now + nextDelayMs(this.#backoffs, this.#policy, random) };

@@ -1,219 +1,163 @@
 /**
- * Wiring and lifecycle only: upstreams -> resolver -> listeners. close() stops accepting, answers what is
- * in flight and closes upstream connections; destroy() cuts everything now.
+ * Wiring and lifecycle only: upstreams -> resolver (with the desktop router) -> cache -> listeners.
+ * close() stops accepting, answers what is in flight and closes upstream connections; destroy() cuts
+ * everything now; reload() applies new settings in place (src/server/reload.ts).
  */
-import type { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import type { ResponseCache } from '../cache/response-cache.js';
 import { registerDesktopControl } from '../desktop/desktop-control.js';
-import { DesktopLife, type DesktopOptions } from '../desktop/desktop-life.js';
-import { ConfigError, describeCause, ListenError } from '../errors.js';
-import type { CacheConfig, CacheTuning } from '../cache/cache-options.js';
-import { ResponseCache } from '../cache/response-cache.js';
+import { DesktopLife } from '../desktop/desktop-life.js';
+import { ListenError } from '../errors.js';
 import { Resolver } from '../resolver/resolver.js';
-import type { BackoffPolicy } from '../util/backoff.js';
-import type { SelectionStrategy } from '../resolver/selection.js';
-import type { TlsUpstream } from '../upstream/tls-upstream.js';
-import {
-  createClearUpstream,
-  createUpstream,
-  type SharedUpstreamOptions,
-} from '../upstream/create-upstream.js';
-import type { UpstreamSpec } from '../upstream/upstream.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import type { Logger } from '../util/logger.js';
+import { systemClock } from '../util/clock.js';
 import { registerCacheControl } from './cache-control.js';
-import { ControlServer } from './control-server.js';
-import { newServerCounters, type QueryContext, type ServerCounters } from './query-handler.js';
+import type { ControlServer } from './control-server.js';
+import { bindPair, createCache, NO_TLS_STATUS, openControl, readCaFile, startTls } from './daemon-parts.js';
+import type { Daemon, DaemonOptions, ListenSpec } from './daemon-types.js';
+import { newServerCounters, type QueryContext } from './query-handler.js';
+import {
+  buildUpstreams,
+  listenKey,
+  reloadDaemon,
+  resolverOptions,
+  sharedUpstreamOptions,
+  type DaemonState,
+  type LiveListener,
+} from './reload.js';
 import { buildStatusSnapshot, type StatusSection } from './status-snapshot.js';
-import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
-import { UdpListener } from './udp-listener.js';
-import { startTlsService, type TlsService, type TlsSettings } from './tls-service.js';
+import { DEFAULT_TCP_LIMITS } from './tcp-listener.js';
+import type { TlsService } from './tls-service.js';
 import type { ListenerStatus } from './tls-status.js';
 
-export interface ListenSpec {
-  readonly host: string;
-  readonly port: number;
-  /** An address of the embedded default (::1): skipped with a warning when the machine lacks it. */
-  readonly optional?: boolean;
-}
+export type { BoundAddress, Daemon, DaemonOptions, ListenSpec } from './daemon-types.js';
+export { readCaFile } from './daemon-parts.js';
 
-export interface DaemonOptions {
-  readonly listen: readonly ListenSpec[];
-  readonly upstreams: readonly UpstreamSpec[];
-  /** Clear-text servers for the Opportunistic profile, used when nothing else answers. */
-  readonly fallback?: readonly UpstreamSpec[] | undefined;
-  readonly caFile?: string | undefined;
-  readonly selection: SelectionStrategy;
-  readonly timeoutMs: number;
-  readonly idleTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly paddingBlockSize: number;
-  readonly maxOutstanding: number;
-  readonly maxConnectionsPerUpstream: number;
-  readonly maxInFlightPerConnection: number;
-  readonly tcp?: TcpLimits;
-  /** DNS-over-TLS listen addresses (--listen-tls); none by default. */
-  readonly listenTls?: readonly ListenSpec[] | undefined;
-  /** The DoT listener's settings; needed when listenTls is not empty. */
-  readonly tls?: TlsSettings | undefined;
-  /** Wall-clock ms for ticket key epochs and certificate dates. @default Date.now */
-  readonly wallNow?: () => number;
-  readonly backoff?: BackoffPolicy;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  /**
-   * The control socket `dotstub status` and friends talk to. `required: false` (the default path) only
-   * warns when another daemon already holds it; an explicit path that cannot be opened stops the start.
-   */
-  readonly control?: { readonly path: string; readonly required: boolean } | undefined;
-  /** The answer cache (`cache.*` keys); undefined or `enabled: false`: none. */
-  readonly cache?: CacheConfig | undefined;
-  /** Tests shorten the cache's fixed timers and thresholds. */
-  readonly cacheTuning?: Partial<CacheTuning> | undefined;
-  /** Sleep and network-change recovery, split DNS, portal mode. @default no watching, no split rules */
-  readonly desktop?: DesktopOptions | undefined;
-}
-
-export interface BoundAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface Daemon {
-  readonly addresses: readonly BoundAddress[];
-  /** The DoT listeners' addresses (port 0 resolved). */
-  readonly tlsAddresses: readonly BoundAddress[];
-  readonly resolver: Resolver;
-  readonly upstreams: readonly TlsUpstream[];
-  readonly counters: ServerCounters;
-  /**
-   * The answer cache, undefined when disabled. flush(name?) for network changes; upstreamsChanged(profiles)
-   * for the reload code when the upstream configuration changes; stats() for status.
-   */
-  readonly cache: ResponseCache | undefined;
-  /** Where features add their control methods (status, reload, cache flush...); undefined without a socket. */
+interface Opened {
   readonly control: ControlServer | undefined;
-  /**
-   * Parts other features add to the `status` answer, by name: `statusSections.set('cache', () => ({...}))`
-   * appears as `sections.cache` (see status-snapshot.ts).
-   */
-  readonly statusSections: Map<string, StatusSection>;
-  /** The DoT listener's counters (also the control method `listener.status`). */
-  listenerStatus(): ListenerStatus;
-  readonly desktop: DesktopLife;
-  /** 'network-change' (NetworkChangeEvent): after a wake or network change; the cache flushes on it. */
-  readonly events: EventEmitter;
-  close(): Promise<void>;
-  destroy(): void;
+  readonly tls: TlsService | undefined;
 }
 
-/** Reads --ca-file once at start; a missing or empty file is a configuration error naming the key. */
-export function readCaFile(path: string | undefined, key = 'caFile'): string[] | undefined {
-  if (path === undefined) return undefined;
-  let pem: string;
+/** Binds the listeners, the DoT service and the control socket; on any failure undoes all of it. */
+async function openAll(
+  options: DaemonOptions,
+  state: DaemonState,
+  ctx: QueryContext,
+  desktop: DesktopLife,
+): Promise<Opened> {
+  let control: ControlServer | undefined;
+  let tls: TlsService | undefined;
   try {
-    pem = readFileSync(path, 'utf8');
+    for (const spec of options.listen) {
+      const live = await state.bind(spec);
+      if (live !== undefined) state.listeners.push(live);
+    }
+    if (state.listeners.length === 0) throw new ListenError('no listen address could be bound');
+    tls = await startTls(options, ctx, state.clock);
+    control = await openControl(options);
+    await desktop.start();
+    return { control, tls };
   } catch (err) {
-    throw new ConfigError(key, `cannot read ${path}: ${describeCause(err)}`);
+    await tls?.close();
+    await Promise.all(state.listeners.flatMap((l) => [l.udp.close(), l.tcp.close()]));
+    await control?.close();
+    desktop.destroy();
+    state.resolver.destroy();
+    throw err;
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError(key, `${path} holds no PEM certificate`);
-  return [pem];
+}
+
+/** Control methods and status sections of every feature. */
+function registerFeatures(
+  opened: Opened,
+  state: DaemonState,
+  ctx: QueryContext,
+  desktop: DesktopLife,
+  options: DaemonOptions,
+): { statusSections: Map<string, StatusSection>; listenerStatus: () => ListenerStatus } {
+  const { control, tls } = opened;
+  const { cache } = ctx;
+  const statusSections = new Map<string, StatusSection>();
+  const listenerStatus = (): ListenerStatus => tls?.status() ?? NO_TLS_STATUS;
+  const statusSource = {
+    resolver: state.resolver,
+    counters: ctx.counters,
+    get listen() {
+      return state.listeners.map(
+        (l) => `${l.address.host.includes(':') ? `[${l.address.host}]` : l.address.host}@${l.address.port}`,
+      );
+    },
+    strategy: options.selection,
+    statusSections,
+    clock: state.clock,
+  };
+  if (control !== undefined) {
+    control.handle('status', () => buildStatusSnapshot(statusSource));
+    control.handle('listener.status', listenerStatus);
+    registerCacheControl(control, cache);
+    registerDesktopControl(control, desktop);
+  }
+  if (tls !== undefined) statusSections.set('listener', listenerStatus);
+  statusSections.set('network', () => desktop.status());
+  if (cache !== undefined) {
+    statusSections.set('cache', () => cache.stats());
+    // Answers may depend on the network (split horizons, captive portals): a new network starts afresh.
+    desktop.events.on('network-change', () => {
+      cache.flush();
+    });
+  }
+  return { statusSections, listenerStatus };
+}
+
+/** After a reload: the router probes the new upstreams, and the cache drops answers of the old ones. */
+function onReconfigured(desktop: DesktopLife, cache: ResponseCache | undefined): DaemonState['reconfigured'] {
+  return (options, upstreams) => {
+    desktop.setPublicUpstreams(upstreams.map((u) => u.upstream));
+    cache?.upstreamsChanged(options.upstreams.map((u) => u.profile ?? 'strict'));
+  };
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? systemClock;
   const { logger } = options;
-  const extraCa = readCaFile(options.caFile);
-  const shared: SharedUpstreamOptions = {
-    ...(extraCa === undefined ? {} : { extraCa }),
-    connectTimeoutMs: options.connectTimeoutMs,
-    idleTimeoutMs: options.idleTimeoutMs,
-    stallTimeoutMs: options.timeoutMs,
-    maxConnections: options.maxConnectionsPerUpstream,
-    maxInFlightPerConnection: options.maxInFlightPerConnection,
-    padBlock: options.paddingBlockSize,
-    clock,
-    logger,
-  };
-  const created = options.upstreams.map((spec) => createUpstream(spec, shared));
-  const upstreams = created.map((c) => c.tls);
-  // Configured fallback servers come last: the resolver ranks them below every DoT upstream.
-  const fallback = (options.fallback ?? []).map((spec) => createClearUpstream(spec, shared, 'fallback'));
-  const publicUpstreams = [...created.map((c) => c.upstream), ...fallback];
-  const desktop = new DesktopLife(options.desktop ?? { watchNetwork: false }, shared, publicUpstreams);
-  const resolver = new Resolver({
-    upstreams: publicUpstreams,
-    router: desktop,
-    strategy: options.selection,
-    timeoutMs: options.timeoutMs,
-    maxOutstanding: options.maxOutstanding,
-    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    clock,
-    logger,
-  });
+  const shared = sharedUpstreamOptions(options, readCaFile(options.caFile), clock, logger);
+  const upstreams = buildUpstreams(options, shared, []);
+  const desktop = new DesktopLife(
+    options.desktop ?? { watchNetwork: false },
+    shared,
+    upstreams.map((u) => u.upstream),
+  );
+  const resolver = new Resolver({ ...resolverOptions(options, upstreams, clock, logger), router: desktop });
   desktop.attach(resolver);
-  const cache =
-    options.cache?.enabled === true
-      ? new ResponseCache({
-          config: options.cache,
-          ...(options.cacheTuning === undefined ? {} : { tuning: options.cacheTuning }),
-          profiles: options.upstreams.map((u) => u.profile ?? 'strict'),
-          resolver,
-          clock,
-          logger,
-        })
-      : undefined;
+  const cache = createCache(options, resolver, clock, logger);
   const counters = newServerCounters();
   const ctx: QueryContext = { resolver, cache, counters, logger };
-  const udp: UdpListener[] = [];
-  const tcp: TcpListener[] = [];
-  const addresses: BoundAddress[] = [];
-  let control: ControlServer | undefined;
-  let tls: TlsService | undefined;
-  try {
-    for (const spec of options.listen) {
-      const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
-      if (bound === undefined) continue;
-      udp.push(bound.udp);
-      tcp.push(bound.tcp);
-      addresses.push({ host: spec.host, port: bound.udp.port });
-    }
-    if (addresses.length === 0) throw new ListenError('no listen address could be bound');
-    tls = await startTls(options, ctx, clock);
-    control = await openControl(options);
-    await desktop.start();
-    if (control !== undefined) {
-      registerCacheControl(control, cache);
-      registerDesktopControl(control, desktop);
-    }
-  } catch (err) {
-    await tls?.close();
-    await Promise.all([...udp, ...tcp].map((l) => l.close()));
-    await control?.close();
-    desktop.destroy();
-    resolver.destroy();
-    throw err;
-  }
+  const bind = async (spec: ListenSpec): Promise<LiveListener | undefined> => {
+    const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
+    if (bound === undefined) return undefined;
+    return { key: listenKey(spec), ...bound, address: { host: spec.host, port: bound.udp.port } };
+  };
+  const state: DaemonState = {
+    upstreams,
+    listeners: [],
+    resolver,
+    clock,
+    logger,
+    bind,
+    readCa: readCaFile,
+    reconfigured: onReconfigured(desktop, cache),
+  };
+  const opened = await openAll(options, state, ctx, desktop);
+  const { control, tls } = opened;
+  const { statusSections, listenerStatus } = registerFeatures(opened, state, ctx, desktop, options);
   let closing: Promise<void> | undefined;
-  const statusSections = new Map<string, StatusSection>();
-  const listen = addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}@${a.port}`);
-  const statusSource = { resolver, counters, listen, strategy: options.selection, statusSections, clock };
-  control?.handle('status', () => buildStatusSnapshot(statusSource));
-  const listenerStatus = (): ListenerStatus => tls?.status() ?? NO_TLS_STATUS;
-  control?.handle('listener.status', listenerStatus);
-  if (tls !== undefined) statusSections.set('listener', listenerStatus);
-  if (cache !== undefined) {
-    statusSections.set('cache', () => cache.stats());
-    // Answers may depend on the network (split horizons, captive portals): a new network starts afresh.
-    desktop.events.on('network-change', () => cache.flush());
-  }
-  statusSections.set('network', () => desktop.status());
   return {
-    addresses,
+    get addresses() {
+      return state.listeners.map((l) => l.address);
+    },
     tlsAddresses: tls?.listeners.map((l) => ({ host: l.host, port: l.port })) ?? [],
     resolver,
-    upstreams,
+    get upstreams() {
+      return state.upstreams.flatMap((l) => (l.tls === undefined ? [] : [l.tls]));
+    },
     counters,
     cache,
     control,
@@ -221,94 +165,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     listenerStatus,
     desktop,
     events: desktop.events,
+    reload: (next) => reloadDaemon(state, next),
     close: () =>
       (closing ??= (async () => {
         await control?.close();
-        await Promise.all([...udp, ...tcp, ...(tls === undefined ? [] : [tls])].map((l) => l.close()));
+        const listeners = state.listeners.flatMap((l) => [l.udp.close(), l.tcp.close()]);
+        await Promise.all([...listeners, ...(tls === undefined ? [] : [tls.close()])]);
         await desktop.close();
         await resolver.close();
       })()),
     destroy: () => {
       void control?.close();
-      for (const l of tcp) l.destroy();
+      for (const l of state.listeners) l.tcp.destroy();
       tls?.destroy();
-      void Promise.all(udp.map((l) => l.close()));
+      void Promise.all(state.listeners.map((l) => l.udp.close()));
       desktop.destroy();
       resolver.destroy();
     },
   };
-}
-
-const NO_TLS_STATUS: ListenerStatus = {
-  enabled: false,
-  listeners: [],
-  queries: 0,
-  certificates: [],
-  ticketKeyRotations: 0,
-  ticketKeyShared: false,
-};
-
-async function startTls(
-  options: DaemonOptions,
-  ctx: QueryContext,
-  clock: Clock,
-): Promise<TlsService | undefined> {
-  if (options.listenTls === undefined || options.listenTls.length === 0) return undefined;
-  if (options.tls === undefined)
-    throw new ConfigError('tls', 'listenTls is set but no TLS settings were given');
-  return startTlsService(options.listenTls, options.tls, ctx, {
-    clock,
-    wallNow: options.wallNow,
-    tcp: options.tcp,
-  });
-}
-
-async function openControl(options: DaemonOptions): Promise<ControlServer | undefined> {
-  if (options.control === undefined) return undefined;
-  try {
-    return await ControlServer.listen(options.control.path, options.logger);
-  } catch (err) {
-    if (options.control.required) throw err;
-    options.logger.warn('no control socket: dotstub status cannot reach this daemon', {
-      cause: describeCause(err),
-    });
-    return undefined;
-  }
-}
-
-/** UDP and TCP on one address and port; with port 0, TCP takes the port UDP was given (retried if TCP finds it taken). */
-async function bindPair(
-  spec: ListenSpec,
-  ctx: QueryContext,
-  limits: TcpLimits,
-  logger: Logger,
-): Promise<{ udp: UdpListener; tcp: TcpListener } | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const udp = await bindUdp(spec, ctx, logger);
-    if (udp === undefined) return undefined;
-    try {
-      return { udp, tcp: await TcpListener.bind(spec.host, udp.port, ctx, limits) };
-    } catch (err) {
-      await udp.close();
-      const taken = ((err as ListenError).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
-      if (spec.port !== 0 || !taken || attempt >= 20) throw err;
-    }
-  }
-}
-
-async function bindUdp(
-  spec: ListenSpec,
-  ctx: QueryContext,
-  logger: Logger,
-): Promise<UdpListener | undefined> {
-  try {
-    return await UdpListener.bind(spec.host, spec.port, ctx);
-  } catch (err) {
-    const code = ((err as ListenError).cause as NodeJS.ErrnoException | undefined)?.code;
-    if (spec.optional === true && code === 'EADDRNOTAVAIL') {
-      logger.warn('skipping a default listen address this machine does not have', { address: spec.host });
-      return undefined;
-    }
-    throw err;
-  }
 }

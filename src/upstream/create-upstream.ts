@@ -36,8 +36,14 @@ export function createUpstream(spec: UpstreamSpec, shared: SharedUpstreamOptions
 /** A clear-text server: the Opportunistic fallback of a DoT upstream, or a configured `fallback` server. */
 export function createClearUpstream(
   spec: UpstreamSpec,
-  shared: { readonly clock: Clock; readonly logger: Logger },
+  shared: { readonly clock: Clock; readonly logger: Logger; readonly ecsPrivate?: boolean | undefined },
   role: 'clear' | 'fallback',
 ): PlainUpstream {
-  return new PlainUpstream({ spec, clock: shared.clock, logger: shared.logger, role });
+  return new PlainUpstream({
+    spec,
+    clock: shared.clock,
+    logger: shared.logger,
+    role,
+    ecsPrivate: shared.ecsPrivate,
+  });
 }

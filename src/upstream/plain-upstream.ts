@@ -38,6 +38,8 @@ export interface PlainUpstreamOptions {
   readonly role?: 'clear' | 'fallback' | undefined;
   /** `tcp`: every query over TCP, no UDP (getdns_query's `-l T`). @default 'udp' (TCP only on TC=1) */
   readonly transport?: 'udp' | 'tcp' | undefined;
+  /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 instead of the client's. @default false */
+  readonly ecsPrivate?: boolean | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -125,6 +127,7 @@ export class PlainUpstream implements Upstream {
   readonly #target: ClearTarget;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #ecsPrivate: boolean;
   readonly #tcpOnly: boolean;
   /** Flights that new identical queries may join, by coalescing key. */
   readonly #joinable = new Map<string, Flight>();
@@ -144,6 +147,7 @@ export class PlainUpstream implements Upstream {
     this.#target = { address: options.spec.address, port, label: this.id };
     this.#clock = options.clock;
     this.#logger = options.logger.child({ upstream: this.id });
+    this.#ecsPrivate = options.ecsPrivate === true;
   }
 
   /** Upstream queries waiting for their answer (coalesced callers share one). */
@@ -265,7 +269,12 @@ export class PlainUpstream implements Upstream {
     signal: AbortLike,
   ): Promise<ClearAnswer> {
     const id = randomInt(0x10000);
-    const wire = toUpstreamQuery(query, msg, { id, padBlock: 0, keepalive: false });
+    const wire = toUpstreamQuery(query, msg, {
+      id,
+      padBlock: 0,
+      keepalive: false,
+      ecsPrivate: this.#ecsPrivate,
+    });
     const expected: ExpectedAnswer = {
       id,
       key: msg.question?.key,

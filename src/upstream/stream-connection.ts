@@ -38,6 +38,8 @@ export interface StreamConnectionOptions {
   readonly maxPendingWriteBytes: number;
   readonly padBlock: number;
   readonly keepalive: boolean;
+  /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 instead of the client's. @default false */
+  readonly ecsPrivate?: boolean | undefined;
   readonly auth?: AuthInfo | undefined;
   /** Where this connection counts reuse, deaths, padding, keepalive and round-trip times (its upstream's). */
   readonly stats?: ConnectionStats | undefined;
@@ -127,6 +129,7 @@ export class StreamConnection {
       id,
       padBlock: this.#options.padBlock,
       keepalive: this.#options.keepalive,
+      ecsPrivate: this.#options.ecsPrivate,
     });
     const reused = this.#queriesSent > 0;
     if (reused && this.#options.stats !== undefined) this.#options.stats.counters.connectionsReused++;

@@ -39,7 +39,9 @@ export interface TlsUpstreamOptions {
   readonly maxConnections: number;
   readonly maxInFlightPerConnection: number;
   readonly padBlock: number;
-  readonly minTlsVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly minTlsVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
+  /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 instead of the client's. @default false */
+  readonly ecsPrivate?: boolean | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -126,6 +128,7 @@ export class TlsUpstream implements Upstream {
         padBlock: options.padBlock,
         // RFC 7828 sec. 3.2.1: ask for the server's idle timeout on TCP and TLS.
         keepalive: true,
+        ecsPrivate: options.ecsPrivate,
         auth,
         stats: this.#stats,
         clock: options.clock,

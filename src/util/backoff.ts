@@ -6,6 +6,8 @@ export interface BackoffPolicy {
   readonly capMs: number;
   /** Fraction of the delay added or taken at random, so clients do not retry in step. @default 0.2 */
   readonly jitter: number;
+  /** Soft failures (timeouts, dropped connections) in a row before backing off (stubby's tls_connection_retries). @default 2 */
+  readonly softFailures?: number | undefined;
 }
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 60_000, jitter: 0.2 };

@@ -31,7 +31,7 @@ describe('data path: listeners to a pinned, named TLS upstream', () => {
     assert.equal((parsed.answers![0] as { data: string }).data, '2001:db8::1');
   });
 
-  it('pads every query to 128 octets, asks for keepalive with length 0, and shares one connection', async () => {
+  it('pads every query to 128 octets, asks for keepalive with length 0, sends ECS /0, and shares one connection', async () => {
     const before = upstream.queries.length;
     await Promise.all(
       Array.from({ length: 30 }, (_, i) => udpQuery(stack.port, buildQuery(`n${i}.example`, 'A'))),
@@ -42,8 +42,10 @@ describe('data path: listeners to a pinned, named TLS upstream', () => {
       assert.equal(q.raw.length % 128, 0, `query of ${q.raw.length} octets`);
       const opt = parseMessage(q.raw).opt;
       assert.deepEqual(
-        opt?.options.map((o) => [o.code, o.code === 11 ? o.length : -1]),
+        opt?.options.map((o) => [o.code, o.code === 12 ? -1 : o.length]),
         [
+          // ecsPrivate (on by default): ECS with source prefix 0, 4 octets (RFC 7871 sec. 7.1.2).
+          [8, 4],
           [11, 0],
           [12, -1],
         ],

@@ -128,3 +128,48 @@ describe('truncateAnswer and errorAnswer', () => {
     assert.equal(out[3]! & 0x0f, RCODE.FORMERR);
   });
 });
+
+describe('ECS privacy (RFC 7871 sec. 7.1.2)', () => {
+  const clientEcs = { code: 8, data: Buffer.from([0, 1, 24, 0, 192, 0, 2]) };
+  const cookie = { code: 10, data: Buffer.from('0123456789abcdef', 'hex') };
+
+  it("replaces the client's ECS with source prefix 0 in the same pass that pads", () => {
+    const q = buildQuery('a.example', 'A', { ednsOptions: [clientEcs, cookie] });
+    const out = toUpstreamQuery(q, parseMessage(q), {
+      id: 3,
+      padBlock: 128,
+      keepalive: true,
+      ecsPrivate: true,
+    });
+    assert.equal(out.length % 128, 0);
+    assert.deepEqual(codes(out), [10, 8, 11, 12]);
+    const ecs = parseMessage(out).opt?.options.find((o) => o.code === 8);
+    // FAMILY 1, SOURCE PREFIX-LENGTH 0, SCOPE PREFIX-LENGTH 0, no address octets.
+    assert.deepEqual(
+      [...out.subarray((ecs?.start ?? 0) + 4, (ecs?.start ?? 0) + 4 + (ecs?.length ?? 0))],
+      [0, 1, 0, 0],
+    );
+    assert.ok(!out.includes(Buffer.from([192, 0, 2])), "the client's subnet does not leave");
+  });
+
+  it('adds an OPT to say so even when the client sent none and nothing else would', () => {
+    const q = buildQuery('a.example', 'A');
+    const out = toUpstreamQuery(q, parseMessage(q), {
+      id: 3,
+      padBlock: 0,
+      keepalive: false,
+      ecsPrivate: true,
+    });
+    assert.deepEqual(codes(out), [8]);
+  });
+
+  it('strips ECS from answers, keeping the other options byte for byte', () => {
+    const q = buildQuery('a.example', 'A', { ednsOptions: [clientEcs, cookie], udpSize: 1232 });
+    const answer = buildAnswer(q, { echoEdnsOptions: true });
+    assert.deepEqual(codes(answer), [8, 10]);
+    const out = toClientAnswer(answer, parseMessage(answer), 1, true, true);
+    assert.deepEqual(codes(out), [10]);
+    assert.ok(out.includes(cookie.data));
+    assert.deepEqual(codes(toClientAnswer(answer, parseMessage(answer), 1, true, false)), [8, 10]);
+  });
+});
