@@ -107,7 +107,7 @@ export class PortalMode {
 
   state(): PortalState {
     const w = this.upstreams() === undefined ? undefined : this.#window;
-    const remainingMs = w === undefined ? undefined : w.until - this.#clock.now();
+    const remainingMs = w === undefined ? undefined : Math.round(w.until - this.#clock.now());
     return {
       active: w !== undefined,
       ...(remainingMs === undefined

@@ -145,8 +145,14 @@ export async function readSystemLinks(run: CommandRunner = runCommand): Promise<
     try {
       const fields = 'GENERAL.DEVICE,IP4.DNS,IP4.DOMAIN,IP6.DNS,IP6.DOMAIN';
       return parseNmcliDeviceShow(await run('nmcli', ['-t', '-f', fields, 'device', 'show']));
-    } catch {
-      throw resolvedErr;
+    } catch (nmErr) {
+      const why = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+      throw new Error(
+        `neither systemd-resolved nor NetworkManager answered: ${why(resolvedErr)}; ${why(nmErr)}`,
+        {
+          cause: nmErr,
+        },
+      );
     }
   }
 }

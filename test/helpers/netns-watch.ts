@@ -11,8 +11,10 @@ const print = (kind: string, sample: NetworkSample): void => {
 const watcher = new NetworkWatcher({
   intervalMs: 100,
   debounceMs: 200,
-  probeRoutes: async () =>
-    Object.fromEntries(await Promise.all(targets.map(async (a) => [a, await probeRoute(a)]))),
+  probeRoutes: async (): Promise<Record<string, boolean>> =>
+    Object.fromEntries(
+      await Promise.all(targets.map(async (a): Promise<[string, boolean]> => [a, await probeRoute(a)])),
+    ),
   onChange: (sample) => {
     print('change', sample);
   },

@@ -7,6 +7,8 @@ import { buildQuery, parseAnswer, udpQuery } from '../helpers/dns-messages.js';
 import { startFakePlain, type FakePlain } from '../helpers/fake-plain.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { spec, startStack, type Stack } from '../helpers/stack.js';
+import { parseResolvectlStatus } from '../../src/desktop/system-domains.js';
+import { RESOLVECTL_252_VPN } from '../fixtures/system-dns-output.js';
 
 describe('split DNS', () => {
   let publicDot: FakeUpstream;
@@ -107,5 +109,69 @@ describe('split DNS', () => {
         ['fritz.box,lan,168.192.in-addr.arpa', true, 'config'],
       ],
     );
+  });
+});
+
+describe('followSystemDomains', () => {
+  it('routes the per-link domains resolved knows to that link in clear, config rules first, and refreshes on a change', async () => {
+    const corpDot = await startFakeUpstream();
+    const publicDot = await startFakeUpstream();
+    let vpnUp = true;
+    const stack = await startStack({
+      upstreams: [spec(publicDot.port)],
+      desktop: {
+        watchNetwork: false,
+        followSystemDomains: true,
+        reprobe: false,
+        domains: [{ suffixes: ['corp.example'], servers: [spec(corpDot.port)], clear: false }],
+        systemLinks: () =>
+          Promise.resolve(
+            parseResolvectlStatus(RESOLVECTL_252_VPN).filter((l) => vpnUp || l.name !== 'tun0'),
+          ),
+      },
+    });
+    try {
+      const { desktop } = stack.daemon;
+      const ids = (name: string): string[] | string | undefined => {
+        const r = desktop.route(name);
+        return r?.kind === 'upstreams' ? r.upstreams.map((u) => u.id) : r?.kind;
+      };
+      assert.deepEqual(ids('db.internal.corp.example'), ['10.8.0.1#53 (clear)', '10.8.0.2#53 (clear)']);
+      assert.deepEqual(
+        ids('5.4.3.10.in-addr.arpa'),
+        ['10.8.0.1#53 (clear)', '10.8.0.2#53 (clear)'],
+        'the VPN routes its reverse zone',
+      );
+      assert.deepEqual(
+        ids('www.corp.example'),
+        [`127.0.0.1#${corpDot.port}~dot.test`],
+        'the configured rule wins',
+      );
+      assert.deepEqual(ids('nas.fritz.box'), [
+        '192.168.178.1#53 (clear)',
+        '[fd00::3681:c4ff:fe12:3456]#53 (clear)',
+      ]);
+      assert.equal(ids('www.example.com'), undefined, 'a network pushing "com" is ignored');
+      assert.deepEqual(desktop.status().systemDomains.ignored, ['com']);
+
+      vpnUp = false;
+      await desktop.networkChanged('manual');
+      assert.deepEqual(
+        ids('db.internal.corp.example'),
+        ids('www.corp.example'),
+        'VPN gone: back to the configured rule',
+      );
+      assert.equal(ids('5.4.3.10.in-addr.arpa'), 'local');
+      assert.deepEqual(
+        desktop
+          .status()
+          .split.filter((r) => r.source === 'system')
+          .map((r) => r.suffixes[0]),
+        ['fritz.box'],
+      );
+    } finally {
+      await stack.close();
+      await Promise.all([corpDot.close(), publicDot.close()]);
+    }
   });
 });
