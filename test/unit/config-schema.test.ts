@@ -44,7 +44,7 @@ const INVALID: [string, unknown, string][] = [
   [
     'an unknown key',
     { timout: 5 },
-    'timout: unknown key (accepted here: listen, upstreams, profile, fallback, selection, timeout, idleTimeout, connectTimeout, paddingBlockSize, limitOutstandingQueries, backoff, connectionRetries, tlsMinVersion, caFile, ecsPrivate, logLevel)',
+    'timout: unknown key (accepted here: listen, upstreams, profile, fallback, selection, timeout, idleTimeout, connectTimeout, paddingBlockSize, limitOutstandingQueries, backoff, connectionRetries, tlsMinVersion, caFile, ecsPrivate, logLevel, listenTls, tls, cache, domains, followSystemDomains, watchNetwork, portal)',
   ],
   [
     'an unknown upstream key',
