@@ -1,5 +1,34 @@
 /** Turns a failed bind into a message that says how to fix it (a missing privilege says how to grant it). */
-import { ListenError } from '../errors.js';
+import type { Server } from 'node:net';
+import { describeCause, ListenError } from '../errors.js';
+import type { Logger } from '../util/logger.js';
+
+/**
+ * Binds a stream server (TCP, or the TCP under the DoT listener): a bind error is a ListenError that says
+ * how to fix it; later server errors are logged, rate-limited, and never stop the daemon.
+ */
+export async function listenStream(
+  server: Server,
+  proto: 'tcp' | 'tls',
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(listenError(err, proto, host, port));
+    });
+    server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
+      resolve();
+    });
+  });
+  server.removeAllListeners('error');
+  server.on('error', (err) => {
+    logger.rateLimited('warn', `${proto}-error`, 10_000, `${proto.toUpperCase()} listener error`, {
+      cause: describeCause(err),
+    });
+  });
+}
 
 export function listenError(
   err: NodeJS.ErrnoException,

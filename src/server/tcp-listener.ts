@@ -3,9 +3,8 @@
  * sec. 4). Each connection is a StreamClient, which the DoT listener shares.
  */
 import { createServer, type Server } from 'node:net';
-import { describeCause } from '../errors.js';
 import type { QueryContext } from './query-handler.js';
-import { listenError } from './listen-errors.js';
+import { listenStream } from './listen-errors.js';
 import { DEFAULT_TCP_LIMITS, StreamClient, type TcpLimits } from './stream-client.js';
 
 export { DEFAULT_TCP_LIMITS, type TcpLimits } from './stream-client.js';
@@ -33,20 +32,7 @@ export class TcpListener {
       listener.#clients.add(client);
       socket.on('close', () => listener.#clients.delete(client));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(listenError(err, 'tcp', host, port));
-      });
-      server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
-        resolve();
-      });
-    });
-    server.removeAllListeners('error');
-    server.on('error', (err) => {
-      ctx.logger.rateLimited('warn', 'tcp-error', 10_000, 'TCP listener error', {
-        cause: describeCause(err),
-      });
-    });
+    await listenStream(server, 'tcp', host, port, ctx.logger);
     return listener;
   }
 

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { describeCause } from '../errors.js';
 import type { AllowList } from './allow-list.js';
-import { listenError } from './listen-errors.js';
+import { listenStream } from './listen-errors.js';
 import type { QueryContext } from './query-handler.js';
 import { StreamClient, type TcpLimits } from './stream-client.js';
 import { finishTlsAnswer } from './tls-answer.js';
@@ -84,20 +84,7 @@ export class TlsListener {
       listener.counters.handshakeFailures[cause] = (listener.counters.handshakeFailures[cause] ?? 0) + 1;
       ctx.logger.debug('TLS handshake failed', { cause: describeCause(err) });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(listenError(err, 'tls', host, port));
-      });
-      server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
-        resolve();
-      });
-    });
-    server.removeAllListeners('error');
-    server.on('error', (err) => {
-      ctx.logger.rateLimited('warn', 'tls-error', 10_000, 'TLS listener error', {
-        cause: describeCause(err),
-      });
-    });
+    await listenStream(server, 'tls', host, port, ctx.logger);
     return listener;
   }
 
