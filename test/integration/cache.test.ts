@@ -1,32 +1,18 @@
 // The answer cache through the real listeners and a fake DoT upstream: coalescing (what the upstream saw),
 // client shape and TC of cached answers, control methods and the `dotstub cache` command.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { DEFAULT_CACHE_CONFIG } from '../../src/cache/cache-options.js';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { buildQuery, parseAnswer, tcpQuery, udpQuery } from '../helpers/dns-messages.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { spec, startStack, type Stack } from '../helpers/stack.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 20_000, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args);
 
 describe('cache through the listeners', () => {
   let upstream: FakeUpstream;

@@ -2,13 +2,11 @@
 // while the window is open, Strict (the public DoT upstream) before and after it; a probe that loads the
 // known page ends it early; automatic detection only reports.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { callDaemon } from '../../src/cli/control-client.js';
 import type { PortalStatus } from '../../src/desktop/portal-controller.js';
@@ -17,21 +15,9 @@ import { startFakePlain, type FakePlain } from '../helpers/fake-plain.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { spec, startStack, type Stack } from '../helpers/stack.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 20_000, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args);
 
 describe('portal mode', () => {
   let publicDot: FakeUpstream;

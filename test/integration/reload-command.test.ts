@@ -2,36 +2,17 @@
 // user runs it. A file that does not validate leaves the running configuration in place and the command
 // says why (exit 78); the daemon keeps answering.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { buildQuery, parseAnswer, udpQuery, waitFor } from '../helpers/dns-messages.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { caFile } from '../helpers/test-certs.js';
+import { CLI_PATH as CLI, runCli, type CliRun } from '../helpers/run-cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 20_000, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args);
 
 describe('dotstub reload and SIGHUP', () => {
   let a: FakeUpstream;

@@ -3,7 +3,6 @@
 // and dotstub started on the result answers kdig and dig. Everything else the import produced (Strict
 // profile, padding, ECS privacy, round robin, idle timeout) is kept as imported.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -21,6 +20,7 @@ import {
   withFreePort,
   wrongPin,
 } from './harness.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 
 const STUBBY_YML = '/etc/stubby/stubby.yml';
 const env = new InteropEnv();
@@ -30,18 +30,7 @@ after(async () => {
   temp.remove();
 });
 
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI_PATH, ...args],
-      { encoding: 'utf8', timeout: 20_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args);
 
 void test("Debian's stubby.yml, imported and pointed at a loopback unbound, serves kdig and dig", async (t) => {
   if (!requirePeer(t, 'stubby', 'kdig', 'dig')) return;
