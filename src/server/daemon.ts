@@ -109,9 +109,10 @@ function registerFeatures(
 
 /** After a reload: the router probes the new upstreams, and the cache drops answers of the old ones. */
 function onReconfigured(desktop: DesktopLife, cache: ResponseCache | undefined): DaemonState['reconfigured'] {
-  return (options, upstreams) => {
+  return (options, upstreams, upstreamsChanged) => {
     desktop.setPublicUpstreams(upstreams.map((u) => u.upstream));
-    cache?.upstreamsChanged(options.upstreams.map((u) => u.profile ?? 'strict'));
+    // Answers of upstreams that are gone, or of another profile, must not outlive them (issue 9).
+    if (upstreamsChanged) cache?.upstreamsChanged(options.upstreams.map((u) => u.profile ?? 'strict'));
   };
 }
 

@@ -130,7 +130,9 @@ export interface DaemonState {
   readonly bind: (spec: ListenSpec) => Promise<LiveListener | undefined>;
   readonly readCa: (path: string | undefined) => string[] | undefined;
   /** Told after the new upstreams are in place (the router and the cache follow them). */
-  readonly reconfigured?: ((options: ReloadOptions, upstreams: readonly LiveUpstream[]) => void) | undefined;
+  readonly reconfigured?:
+    | ((options: ReloadOptions, upstreams: readonly LiveUpstream[], upstreamsChanged: boolean) => void)
+    | undefined;
 }
 
 async function openListeners(
@@ -168,7 +170,7 @@ export async function reloadDaemon(state: DaemonState, options: ReloadOptions): 
   const added = upstreams.filter((u) => !state.upstreams.includes(u)).length;
   state.upstreams = upstreams;
   state.listeners = next;
-  state.reconfigured?.(options, upstreams);
+  state.reconfigured?.(options, upstreams, added > 0 || dropped.length > 0);
   // Removed listeners answer what they already received; removed upstreams finish the queries in flight.
   void Promise.all(removedListeners.flatMap((l) => [l.udp.close(), l.tcp.close()]));
   void state.resolver.drained().then(() => Promise.all(dropped.map((u) => u.close())));
