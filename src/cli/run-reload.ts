@@ -10,6 +10,19 @@ import type { Daemon } from '../server/daemon.js';
 import type { ReloadSummary } from '../server/reload.js';
 import type { Logger } from '../util/logger.js';
 
+/**
+ * Sections a reload does not apply yet: the DoT listener, the cache's sizes, split DNS and portal rules
+ * are built once at start. A change to one is said out loud rather than silently ignored.
+ */
+const RESTART_ONLY = ['listenTls', 'tls', 'cache', 'desktop'] as const;
+
+export function restartOnlyChanges(started: DaemonConfig, next: DaemonConfig): string[] {
+  return RESTART_ONLY.filter((key) => JSON.stringify(started[key]) !== JSON.stringify(next[key])).map(
+    (key) =>
+      `${key === 'desktop' ? 'domains/followSystemDomains/watchNetwork/portal' : key} changed: it takes effect at the next start (restart the daemon)`,
+  );
+}
+
 export type ReloadResult = ReloadSummary & { readonly warnings: readonly string[] };
 
 export function wireReload(
@@ -24,7 +37,8 @@ export function wireReload(
       try {
         const next = buildDaemonConfig(flags);
         const summary = await daemon.reload(next);
-        for (const warning of next.warnings) logger.warn(warning);
+        const warnings = [...next.warnings, ...restartOnlyChanges(started, next)];
+        for (const warning of warnings) logger.warn(warning);
         if (next.logLevel !== started.logLevel)
           logger.warn('logLevel changes take effect at the next start', { logLevel: next.logLevel });
         logger.info('reloaded', {
@@ -36,7 +50,7 @@ export function wireReload(
           listen_added: summary.listen.added,
           listen_removed: summary.listen.removed,
         });
-        return { ...summary, warnings: next.warnings };
+        return { ...summary, warnings };
       } catch (err) {
         logger.error('reload failed; the running configuration stays in place', {
           trigger,
