@@ -33,8 +33,12 @@ export interface Lookup {
   readonly fresh: boolean;
 }
 
-/** Bookkeeping beyond the answer's bytes: key, offsets, parse and object headers (an estimate). */
-const ENTRY_OVERHEAD = 256;
+/**
+ * Bookkeeping beyond the answer's bytes: the key, the offsets, the parsed message and the object headers.
+ * Measured on Node 20: 20,000 cached A answers grew heap plus external memory by about 1.3 KB each more
+ * than the same traffic uncached did (the earlier guess of 256 made maxBytes a third of the real cost).
+ */
+const ENTRY_OVERHEAD = 1200;
 
 export class AnswerStore {
   readonly #lru: LruStore<CacheEntry>;
