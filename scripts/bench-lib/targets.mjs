@@ -11,7 +11,10 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DOTSTUB_MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 function dotstub(ctx, dir, port) {
+  // DOTSTUB_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles dotstub under the same load.
+  const nodeArgs = (process.env.DOTSTUB_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const args = [
+    ...nodeArgs,
     DOTSTUB_MAIN,
     'run',
     '--listen',
