@@ -93,10 +93,14 @@ describe('mutated answers from the upstream', () => {
       }
       assert.ok(elapsed < 3500, `answered after ${elapsed} ms (deadline 1500 ms)`);
       const seen = upstream.queries.slice(before);
-      for (const name of ['broken-u.example', 'broken-t.example']) {
-        const copies = seen.filter((x) => x.name === name).length;
-        assert.ok(copies >= 1 && copies <= 4, `${name} reached the upstream ${copies} times`);
-      }
+      // The first broken answer backs the upstream off; a query arriving in that instant may get its
+      // SERVFAIL without reaching the upstream at all (Node 26 in CI showed it). Never more than the
+      // retry budget, and at least one of the two got there.
+      const copies = ['broken-u.example', 'broken-t.example'].map(
+        (name) => seen.filter((x) => x.name === name).length,
+      );
+      for (const n of copies) assert.ok(n <= 4, `a broken query reached the upstream ${n} times`);
+      assert.ok(copies[0]! + copies[1]! >= 1, 'the broken answers came from the upstream');
       upstream.onQuery = undefined;
       assert.equal(parseAnswer(await udpQuery(stack.port, buildQuery('good.example', 'A'))).rcode, 'NOERROR');
       await waitFor(() => stack.daemon.resolver.outstanding === 0, 3000, 'nothing outstanding');
