@@ -1,6 +1,5 @@
 /** The pieces startDaemon assembles: CA file, listeners, the DoT service, the control socket, the cache. */
 import { readFileSync } from 'node:fs';
-import type { ResponseCache as ResponseCacheType } from '../cache/response-cache.js';
 import { ResponseCache } from '../cache/response-cache.js';
 import { ConfigError, describeCause, type ListenError } from '../errors.js';
 import type { Resolver } from '../resolver/resolver.js';
@@ -20,7 +19,7 @@ export function createCache(
   resolver: Resolver,
   clock: Clock,
   logger: Logger,
-): ResponseCacheType | undefined {
+): ResponseCache | undefined {
   if (options.cache?.enabled !== true) return undefined;
   return new ResponseCache({
     config: options.cache,
