@@ -11,11 +11,12 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DOTSTUB_MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 function dotstub(ctx, dir, port) {
-  // DOTSTUB_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles dotstub under the same load.
+  // DOTSTUB_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles dotstub under the same load;
+  // DOTSTUB_BENCH_MAIN=other.js runs another script with the same arguments in its place (a reference forwarder).
   const nodeArgs = (process.env.DOTSTUB_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const args = [
     ...nodeArgs,
-    DOTSTUB_MAIN,
+    process.env.DOTSTUB_BENCH_MAIN ?? DOTSTUB_MAIN,
     'run',
     '--listen',
     `127.0.0.1@${port}`,

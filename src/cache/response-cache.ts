@@ -17,7 +17,8 @@ import { servablePartitions, type Partition } from './privacy.js';
 
 /** What the cache needs of the resolver. */
 export interface Resolving {
-  resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult>;
+  /** Calls `done` exactly once. */
+  dispatch(query: Buffer, msg: ParsedMessage, done: (result: ResolveResult) => void): void;
 }
 
 export interface ResponseCacheOptions {
@@ -47,6 +48,11 @@ interface Fetched {
   readonly entry: CacheEntry | undefined;
 }
 
+/** One upstream resolution in progress, and the clients waiting on it (the first asked for it). */
+interface Fetch {
+  readonly waiters: ((outcome: Fetched) => void)[];
+}
+
 const failed = (r: ResolveResult): boolean =>
   r.via === undefined || ((r.via.answer.answer[3] ?? 0) & 0x0f) === RCODE.SERVFAIL;
 
@@ -58,7 +64,7 @@ export class ResponseCache {
   readonly #resolver: Resolving;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #inFlight = new Map<string, Promise<Fetched>>();
+  readonly #inFlight = new Map<string, Fetch>();
   readonly #counters = { hits: 0, misses: 0, prefetches: 0, staleServed: 0, coalesced: 0, flushes: 0 };
   /** Bumped by every flush: an answer asked for before it is not stored after it. */
   #generation = 0;
@@ -82,45 +88,84 @@ export class ResponseCache {
     });
   }
 
+  /** The promise form of dispatch(). */
+  resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+    return new Promise((resolve) => {
+      this.dispatch(query, msg, resolve);
+    });
+  }
+
   /** Answers from the cache when it can, else through the resolver (once per identical question in flight). */
-  async resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+  dispatch(query: Buffer, msg: ParsedMessage, done: (result: ResolveResult) => void): void {
     const key = queryKey(query, msg);
-    if (key === undefined) return this.#resolver.resolve(query, msg);
+    if (key === undefined) {
+      this.#resolver.dispatch(query, msg, done);
+      return;
+    }
     const now = this.#clock.now();
     const found = this.#store.lookup(key, this.#partitions, now);
     if (found?.fresh === true) {
       this.#counters.hits++;
       found.entry.hits++;
       this.#maybePrefetch(found.entry, key, query, msg, now);
-      return { answer: this.#store.answer(found.entry, query, msg, now) };
+      done({ answer: this.#store.answer(found.entry, query, msg, now) });
+      return;
     }
     this.#counters.misses++;
-    return this.#miss(key, query, msg, found?.entry);
+    if (found === undefined) {
+      this.#join(key, query, msg, (outcome, leader) => {
+        done(leader ? outcome.result : this.#forFollower(outcome, query, msg));
+      });
+      return;
+    }
+    this.#missWithStale(key, query, msg, found.entry).then(done, (err: unknown) => {
+      this.#logger.error('cache failed to answer', { cause: String(err) });
+      done({ answer: errorAnswer(query, msg, RCODE.SERVFAIL) });
+    });
   }
 
-  async #miss(
+  /** Waits on the resolution in flight for this question, or starts it. */
+  #join(
     key: QueryKey,
     query: Buffer,
     msg: ParsedMessage,
-    stale: CacheEntry | undefined,
+    waiter: (outcome: Fetched, leader: boolean) => void,
+  ): void {
+    const pending = this.#inFlight.get(key.key);
+    if (pending === undefined) {
+      this.#fetch(key, query, msg, (outcome) => {
+        waiter(outcome, true);
+      });
+      return;
+    }
+    this.#counters.coalesced++;
+    pending.waiters.push((outcome) => {
+      waiter(outcome, false);
+    });
+  }
+
+  /** A miss with an expired entry at hand: the refresh, or the stale entry if the refresh is late or fails. */
+  async #missWithStale(
+    key: QueryKey,
+    query: Buffer,
+    msg: ParsedMessage,
+    stale: CacheEntry,
   ): Promise<ResolveResult> {
-    let pending = this.#inFlight.get(key.key);
-    const leader = pending === undefined;
-    if (pending === undefined) pending = this.#fetch(key, query, msg);
-    else this.#counters.coalesced++;
-    const deliver = (outcome: Fetched): ResolveResult =>
-      leader ? outcome.result : { ...outcome.result, answer: this.#forFollower(outcome, query, msg) };
-    if (stale === undefined) return deliver(await pending);
-    const outcome = await this.#withinStaleTimer(pending);
-    if (outcome !== undefined && !failed(outcome.result)) return deliver(outcome);
+    const pending = new Promise<ResolveResult>((resolve) => {
+      this.#join(key, query, msg, (outcome, leader) => {
+        resolve(leader ? outcome.result : this.#forFollower(outcome, query, msg));
+      });
+    });
+    const result = await this.#withinStaleTimer(pending);
+    if (result !== undefined && !failed(result)) return result;
     // RFC 8767 sec. 5: no (good) answer in time; the refresh goes on and updates the cache when it lands.
     this.#counters.staleServed++;
     this.#logger.debug('served stale', { q: key.key });
     return { answer: this.#store.answer(stale, query, msg, this.#clock.now(), this.#tuning.staleTtl) };
   }
 
-  /** The shared answer, or undefined when the client-response timer fires first. */
-  async #withinStaleTimer(pending: Promise<Fetched>): Promise<Fetched | undefined> {
+  /** The answer, or undefined when the client-response timer fires first. */
+  async #withinStaleTimer(pending: Promise<ResolveResult>): Promise<ResolveResult | undefined> {
     let timer: { clear(): void } | undefined;
     const timeout = new Promise<undefined>((resolve) => {
       timer = this.#clock.setTimeout(() => {
@@ -135,24 +180,37 @@ export class ResponseCache {
   }
 
   /** One upstream resolution, shared by every identical question that arrives while it runs. */
-  #fetch(key: QueryKey, query: Buffer, msg: ParsedMessage): Promise<Fetched> {
+  #fetch(key: QueryKey, query: Buffer, msg: ParsedMessage, first: (outcome: Fetched) => void): void {
     const generation = this.#generation;
-    const pending = this.#resolver.resolve(query, msg).then((result) => {
+    const fetch: Fetch = { waiters: [first] };
+    this.#inFlight.set(key.key, fetch);
+    this.#resolver.dispatch(query, msg, (result) => {
+      if (this.#inFlight.get(key.key) === fetch) this.#inFlight.delete(key.key);
       let entry: CacheEntry | undefined;
-      if (result.via !== undefined && generation === this.#generation)
-        entry = this.#store.insert(key, result.via.answer, this.#partitions, this.#clock.now());
-      return { result, entry };
+      try {
+        if (result.via !== undefined && generation === this.#generation)
+          entry = this.#store.insert(key, result.via.answer, this.#partitions, this.#clock.now());
+      } catch (err) {
+        // Not stored, but every waiting client still gets the answer.
+        this.#logger.error('could not store an answer', { q: key.key, cause: String(err) });
+      }
+      const outcome: Fetched = { result, entry };
+      for (const waiter of fetch.waiters) {
+        try {
+          waiter(outcome);
+        } catch (err) {
+          this.#logger.error('could not answer a waiting client', { q: key.key, cause: String(err) });
+        }
+      }
     });
-    this.#inFlight.set(key.key, pending);
-    const forget = (): void => {
-      if (this.#inFlight.get(key.key) === pending) this.#inFlight.delete(key.key);
-    };
-    pending.then(forget, forget);
-    return pending;
   }
 
-  /** A coalesced client's own answer: its ID, flags, question case and EDNS shape. */
-  #forFollower(outcome: Fetched, query: Buffer, msg: ParsedMessage): Buffer {
+  /** A coalesced client's own result: the shared one with its ID, flags, question case and EDNS shape. */
+  #forFollower(outcome: Fetched, query: Buffer, msg: ParsedMessage): ResolveResult {
+    return { ...outcome.result, answer: this.#followerAnswer(outcome, query, msg) };
+  }
+
+  #followerAnswer(outcome: Fetched, query: Buffer, msg: ParsedMessage): Buffer {
     if (outcome.entry !== undefined) return this.#store.answer(outcome.entry, query, msg, this.#clock.now());
     const via = outcome.result.via;
     if (via === undefined) return errorAnswer(query, msg, RCODE.SERVFAIL);
@@ -170,8 +228,9 @@ export class ResponseCache {
     this.#counters.prefetches++;
     // The client's bytes may be reused by its listener once answered: the refresh keeps its own copy.
     const copy = Buffer.from(query);
-    this.#fetch(key, copy, msg).catch((err: unknown) => {
-      this.#logger.debug('prefetch failed', { q: key.key, cause: String(err) });
+    this.#fetch(key, copy, msg, (outcome) => {
+      if (outcome.result.error !== undefined)
+        this.#logger.debug('prefetch failed', { q: key.key, cause: outcome.result.error.message });
     });
   }
 

@@ -10,10 +10,11 @@ import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
 import { PRIVACY_LEVELS } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
-import { QueryDeadline } from '../util/deadline.js';
+import { Deadlines } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
+import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
 import { attemptOrder, type SelectionStrategy } from './selection.js';
 import { nameOfKey } from './split-routes.js';
 import { UpstreamHealth } from './upstream-health.js';
@@ -53,15 +54,12 @@ export interface ResolverCounters {
   local: number;
 }
 
-interface Entry {
-  readonly upstream: Upstream;
-  readonly health: UpstreamHealth;
-}
-
 /** Each attempt but the last gets half the time left, and at least this much, so a stall leaves room to fail over. */
 const MIN_ATTEMPT_MS = 1000;
 /** When every upstream is backing off, one probe per this interval may try the one due soonest. */
 const PROMOTE_INTERVAL_MS = 1000;
+/** Retries per upstream of a query whose working connection closed before answering. */
+const MAX_REQUEUES = 2;
 
 export class Resolver {
   #options: ResolverOptions;
@@ -83,9 +81,11 @@ export class Resolver {
   #turn = 0;
   #outstanding = 0;
   #lastPromotion = -Infinity;
+  readonly #deadlines: Deadlines;
 
   constructor(options: ResolverOptions) {
     this.#options = options;
+    this.#deadlines = new Deadlines(options.clock);
     this.#entries = options.upstreams.map((upstream) => ({
       upstream,
       health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF),
@@ -100,24 +100,47 @@ export class Resolver {
     return this.#entries;
   }
 
-  async resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+  /** The promise form of dispatch(). */
+  resolve(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+    return new Promise((resolve) => {
+      this.dispatch(query, msg, resolve);
+    });
+  }
+
+  /** Resolves `query`; `done` gets the result exactly once, a SERVFAIL when nothing works. */
+  dispatch(query: Buffer, msg: ParsedMessage, done: (result: ResolveResult) => void): void {
     this.counters.queries++;
     if (this.#outstanding >= this.#options.maxOutstanding) {
       // A bounded queue: past the limit, fail fast rather than grow without end.
       this.counters.overloaded++;
-      return this.#servfail(query, msg, undefined);
+      done(this.#servfail(query, msg, undefined));
+      return;
     }
     this.#outstanding++;
-    this.counters.outstandingPeak = Math.max(this.counters.outstandingPeak, this.#outstanding);
-    const generation = this.#generation;
+    if (this.#outstanding > this.counters.outstandingPeak) this.counters.outstandingPeak = this.#outstanding;
     this.#current++;
-    try {
-      return await this.#forward(query, msg);
-    } finally {
-      this.#outstanding--;
-      if (generation === this.#generation) this.#current--;
-      else if (--this.#older === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
+    const { clock } = this.#options;
+    const job: Job = {
+      query,
+      msg,
+      done,
+      generation: this.#generation,
+      deadline: clock.now() + this.#options.timeoutMs,
+      candidates: [],
+      next: 0,
+      errors: undefined,
+      requeued: undefined,
+    };
+    const route =
+      msg.question === undefined ? undefined : this.#options.router?.route(nameOfKey(msg.question.key));
+    if (route?.kind === 'local') {
+      this.counters.local++;
+      this.#finish(job, { answer: localZoneAnswer(query, msg, route.zone) });
+      return;
     }
+    const pool = route === undefined ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
+    job.candidates.push(...this.#candidates(clock.now(), pool));
+    this.#next(job);
   }
 
   /**
@@ -148,73 +171,91 @@ export class Resolver {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  async #forward(query: Buffer, msg: ParsedMessage): Promise<ResolveResult> {
+  /** Sends the job to its next candidate, or answers SERVFAIL when none is left or time is up. */
+  #next(job: Job): void {
     const { clock } = this.#options;
-    const deadline = clock.now() + this.#options.timeoutMs;
-    const route =
-      msg.question === undefined ? undefined : this.#options.router?.route(nameOfKey(msg.question.key));
-    if (route?.kind === 'local') {
-      this.counters.local++;
-      return { answer: localZoneAnswer(query, msg, route.zone) };
-    }
-    const pool = route === undefined ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
-    const candidates = this.#candidates(clock.now(), pool);
-    const errors: Error[] = [];
-    const requeued = new Set<Entry>();
-    try {
-      for (let i = 0; i < candidates.length; i++) {
-        const entry = candidates[i];
-        const remaining = deadline - clock.now();
-        if (entry === undefined || remaining <= 0) break;
-        const last = i === candidates.length - 1;
-        const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
-        const outcome = await this.#try(entry, query, msg, budget);
-        if (!(outcome instanceof Error)) return outcome;
-        errors.push(outcome);
-        // RFC 7766 sec. 6.2.4: a query lost with a connection that was working is sent again, once more.
-        if (outcome instanceof ConnectionClosedError && outcome.reused && !requeued.has(entry)) {
-          requeued.add(entry);
-          candidates.push(entry);
-        }
-      }
-    } finally {
-      for (const entry of candidates) entry.health.releaseProbe(clock.now());
-    }
-    return this.#servfail(query, msg, new AllUpstreamsFailedError(mostSpecificFirst(errors)));
-  }
-
-  /** One upstream, one attempt: the client's answer, or the error (already recorded against its health). */
-  async #try(
-    entry: Entry,
-    query: Buffer,
-    msg: ParsedMessage,
-    budgetMs: number,
-  ): Promise<ResolveResult | Error> {
-    const started = this.#options.clock.now();
-    try {
-      const answer = await this.#attempt(entry, query, msg, budgetMs);
-      entry.health.succeeded();
-      const client = toClientAnswer(
-        answer.answer,
-        answer.msg,
-        msg.id,
-        msg.opt !== undefined,
-        this.#options.ecsPrivate === true,
+    const entry = job.candidates[job.next];
+    const now = clock.now();
+    const remaining = job.deadline - now;
+    if (entry === undefined || remaining <= 0) {
+      this.#finish(
+        job,
+        this.#servfail(job.query, job.msg, new AllUpstreamsFailedError(mostSpecificFirst(job.errors ?? []))),
       );
-      return {
-        answer: client,
-        via: { upstream: entry.upstream.id, answer, rttMs: this.#options.clock.now() - started },
-      };
+      return;
+    }
+    const last = job.next === job.candidates.length - 1;
+    job.next++;
+    // Each attempt but the last gets half the time left, and at least MIN_ATTEMPT_MS, to leave room to fail over.
+    const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
+    const attempt = new Attempt(job, entry, now, this.#attemptEnded);
+    this.#deadlines.add(attempt, budget);
+    const { upstream } = entry;
+    try {
+      if (upstream.send !== undefined) upstream.send(job.query, job.msg, attempt);
+      else
+        upstream.exchange(job.query, job.msg, { signal: attempt }).then(
+          (answer) => {
+            attempt.answered(answer);
+          },
+          (err: unknown) => {
+            attempt.failed(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
     } catch (err) {
-      return this.#recordFailure(entry, err);
+      attempt.failed(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
-  #attempt(entry: Entry, query: Buffer, msg: ParsedMessage, budgetMs: number): Promise<UpstreamAnswer> {
-    const deadline = new QueryDeadline(this.#options.clock, budgetMs);
-    return entry.upstream.exchange(query, msg, { signal: deadline }).finally(() => {
-      deadline.clear();
-    });
+  /** One attempt is over: answer the client, or record the failure and try the next candidate. */
+  readonly #attemptEnded = (attempt: Attempt, outcome: UpstreamAnswer | Error): void => {
+    this.#deadlines.remove(attempt);
+    const { job, entry } = attempt;
+    let failure: unknown = outcome;
+    if (!(outcome instanceof Error)) {
+      let answer: Buffer | undefined;
+      try {
+        answer = toClientAnswer(
+          outcome.answer,
+          outcome.msg,
+          job.msg.id,
+          job.msg.opt !== undefined,
+          this.#options.ecsPrivate === true,
+        );
+      } catch (err) {
+        failure = err;
+      }
+      if (answer !== undefined) {
+        entry.health.succeeded();
+        const rttMs = this.#options.clock.now() - attempt.startedAt;
+        this.#finish(job, { answer, via: { upstream: entry.upstream.id, answer: outcome, rttMs } });
+        return;
+      }
+    }
+    const error = this.#recordFailure(entry, failure);
+    (job.errors ??= []).push(error);
+    // RFC 7766 sec. 6.2.4: a query lost with a connection that was working is sent again on a new one,
+    // up to twice per upstream (the new connection may be closed by the same server limit in turn).
+    if (error instanceof ConnectionClosedError && error.reused && requeues(job, entry) < MAX_REQUEUES) {
+      (job.requeued ??= []).push(entry);
+      job.candidates.push(entry);
+    }
+    this.#next(job);
+  };
+
+  /** The job's one result: probes released, the query counted out, the client answered. */
+  #finish(job: Job, result: ResolveResult): void {
+    const now = this.#options.clock.now();
+    for (const entry of job.candidates) entry.health.releaseProbe(now);
+    this.#outstanding--;
+    if (job.generation === this.#generation) this.#current--;
+    else if (--this.#older === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
+    try {
+      job.done(result);
+    } catch (err) {
+      // The listener's own failure: never let it reach the connection that delivered the answer.
+      this.#options.logger.error('failed to deliver an answer', { cause: describeCause(err) });
+    }
   }
 
   #entryFor(upstream: Upstream): Entry {
@@ -309,15 +350,11 @@ export class Resolver {
 
   async close(): Promise<void> {
     await Promise.all(this.#entries.map((e) => e.upstream.close()));
+    this.#deadlines.clear();
   }
 
   destroy(err?: Error): void {
     for (const entry of this.#entries) entry.upstream.destroy(err);
+    this.#deadlines.clear();
   }
-}
-
-/** Authentication and connect errors say more than "timed out": put them first in the report. */
-function mostSpecificFirst(errors: readonly Error[]): Error[] {
-  const rank = (e: Error): number => ('reason' in e ? 0 : 'phase' in e ? 1 : 2);
-  return [...errors].sort((a, b) => rank(a) - rank(b));
 }

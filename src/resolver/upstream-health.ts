@@ -19,6 +19,9 @@ export type HealthState =
 
 export type Availability = 'use' | 'probe' | 'skip';
 
+/** One shared object: succeeded() runs for every answer, and need not allocate. */
+const HEALTHY: HealthState = { kind: 'healthy' };
+
 /** Consecutive soft failures (timeouts, dropped connections) tolerated before backing off. */
 const SOFT_FAILURE_LIMIT = 2;
 
@@ -31,7 +34,7 @@ function isHardFailure(err: Error): boolean {
 
 export class UpstreamHealth {
   readonly #policy: BackoffPolicy;
-  #state: HealthState = { kind: 'healthy' };
+  #state: HealthState = HEALTHY;
   #backoffs = 0;
   #softFailures = 0;
   #lastError: Error | undefined;
@@ -69,7 +72,7 @@ export class UpstreamHealth {
   }
 
   succeeded(): void {
-    this.#state = { kind: 'healthy' };
+    this.#state = HEALTHY;
     this.#backoffs = 0;
     this.#softFailures = 0;
   }

@@ -51,17 +51,33 @@ export interface QueryContext {
   readonly logger: Logger;
 }
 
-/** The answer to send back, or undefined to send nothing (no readable header, or not a query). */
-export async function answerQuery(
+/** The promise form of handleQuery(). */
+export function answerQuery(
   raw: Buffer,
   transport: ClientTransport,
   ctx: QueryContext,
 ): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    handleQuery(raw, transport, ctx, resolve);
+  });
+}
+
+/**
+ * Calls `reply` once with the answer to send back, or undefined to send nothing (no readable header, or
+ * not a query). Synchronously for what is answered here or from the cache.
+ */
+export function handleQuery(
+  raw: Buffer,
+  transport: ClientTransport,
+  ctx: QueryContext,
+  reply: (answer: Buffer | undefined) => void,
+): void {
   ctx.counters.queries[transport]++;
   // Without a header there is no ID to answer to; a message with QR=1 is an answer, and answering answers loops.
   if (raw.length < HEADER_LENGTH || isResponse(raw)) {
     ctx.counters.dropped++;
-    return undefined;
+    reply(undefined);
+    return;
   }
   let msg: ParsedMessage | undefined;
   try {
@@ -70,22 +86,30 @@ export async function answerQuery(
     if (!(err instanceof MalformedMessageError)) throw err;
     ctx.counters.formerr++;
     ctx.logger.debug('FORMERR', { transport, cause: err.message });
-    return errorAnswer(raw, undefined, RCODE.FORMERR);
+    reply(errorAnswer(raw, undefined, RCODE.FORMERR));
+    return;
   }
   // RFC 1035 sec. 4.1.1: only standard queries (opcode 0) are forwarded.
   if (opcodeOf(raw) !== 0) {
     ctx.counters.notimp++;
-    return errorAnswer(raw, msg, RCODE.NOTIMP);
+    reply(errorAnswer(raw, msg, RCODE.NOTIMP));
+    return;
   }
-  if (msg.question === undefined) {
+  const question = msg.question;
+  if (question === undefined) {
     ctx.counters.formerr++;
-    return errorAnswer(raw, msg, RCODE.FORMERR);
+    reply(errorAnswer(raw, msg, RCODE.FORMERR));
+    return;
   }
-  const result = await (ctx.cache ?? ctx.resolver).resolve(raw, msg);
-  countAnswer(ctx.counters, result);
-  if (ctx.logger.enabled('debug'))
-    ctx.logger.debug('answered', { transport, q: msg.question.key, via: result.via?.upstream ?? 'none' });
-  return transport === 'udp' ? fitUdp(result.answer, msg, ctx.counters) : result.answer;
+  const parsed = msg;
+  const answered = (result: ResolveResult): void => {
+    countAnswer(ctx.counters, result);
+    if (ctx.logger.enabled('debug'))
+      ctx.logger.debug('answered', { transport, q: question.key, via: result.via?.upstream ?? 'none' });
+    reply(transport === 'udp' ? fitUdp(result.answer, parsed, ctx.counters) : result.answer);
+  };
+  if (ctx.cache !== undefined) ctx.cache.dispatch(raw, msg, answered);
+  else ctx.resolver.dispatch(raw, msg, answered);
 }
 
 /** Integer increments only: this runs for every answer. */

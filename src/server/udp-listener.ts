@@ -2,7 +2,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { describeCause } from '../errors.js';
-import { answerQuery, type QueryContext } from './query-handler.js';
+import { handleQuery, type QueryContext } from './query-handler.js';
 import { listenError } from './listen-errors.js';
 
 export class UdpListener {
@@ -45,23 +45,26 @@ export class UdpListener {
   #onMessage(msg: Buffer, address: string, port: number): void {
     if (this.#closing) return;
     this.#inFlight++;
-    answerQuery(msg, 'udp', this.#ctx).then(
-      (answer) => {
-        // The query stays counted until the datagram has left, so close() never cuts off an answer.
-        if (answer === undefined) this.#done();
-        else this.#send(answer, port, address);
-      },
-      (err: unknown) => {
-        this.#failed(err);
-      },
-    );
-  }
-
-  #send(answer: Buffer, port: number, address: string): void {
     try {
-      this.#socket.send(answer, port, address, this.#done);
+      handleQuery(msg, 'udp', this.#ctx, (answer) => {
+        if (answer !== undefined) this.#send(answer, port, address);
+        this.#done();
+      });
     } catch (err) {
       this.#failed(err);
+    }
+  }
+
+  /**
+   * No send callback: with one, Node queues a send request and calls back into JavaScript for each
+   * datagram; without, it tries the send at once (uv_udp_try_send) and queues only what would block.
+   * close() waits for that queue to empty, so an answer is still never cut off.
+   */
+  #send(answer: Buffer, port: number, address: string): void {
+    try {
+      this.#socket.send(answer, port, address);
+    } catch (err) {
+      this.#ctx.logger.error('failed to send a UDP answer', { cause: describeCause(err) });
     }
   }
 
@@ -70,10 +73,9 @@ export class UdpListener {
     this.#done();
   }
 
-  /** One shared send callback rather than a closure and a promise per answer. */
-  readonly #done = (): void => {
+  #done(): void {
     if (--this.#inFlight === 0) this.#drained?.();
-  };
+  }
 
   /** Stops reading, answers what is in flight, then closes. */
   close(): Promise<void> {
@@ -88,6 +90,9 @@ export class UdpListener {
         this.#drained = resolve;
       });
     }
+    // Answers the kernel would not take at once wait in Node's send queue: let them go (for a second at most).
+    for (let waited = 0; this.#socket.getSendQueueCount() > 0 && waited < 1000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise<void>((resolve) => {
       this.#socket.close(() => {
         resolve();

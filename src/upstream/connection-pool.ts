@@ -7,7 +7,7 @@ import { ConnectionClosedError, QueryTimeoutError, UpstreamBusyError } from '../
 import type { ParsedMessage } from '../dns/wire.js';
 import type { AbortLike } from '../util/deadline.js';
 import type { StreamConnection } from './stream-connection.js';
-import type { UpstreamAnswer } from './upstream.js';
+import type { AttemptSink } from './upstream.js';
 
 export interface PoolOptions {
   readonly target: string;
@@ -57,26 +57,33 @@ export class ConnectionPool {
   }
 
   /**
-   * Sends on the least-loaded open connection. A reused connection that closes before answering (the
-   * server's idle close racing our write, RFC 7766 sec. 6.2.4) earns one retry on another connection.
+   * Sends on the least-loaded open connection: at once when one has room (the common case, with no
+   * promise), else once a connection opens or a slot frees, within the attempt's deadline.
    */
-  async exchange(query: Buffer, msg: ParsedMessage, signal: AbortLike): Promise<UpstreamAnswer> {
-    let retried = false;
-    for (;;) {
-      // The common case, an open connection with room, without another async step.
-      const conn = this.#leastLoaded() ?? (await this.#acquire(signal));
-      try {
-        return await conn.send(query, msg, signal);
-      } catch (err) {
-        // Another query took the last slot between our pick and our send: pick again.
-        if (err instanceof UpstreamBusyError && !signal.aborted) continue;
-        if (!(err instanceof ConnectionClosedError) || !err.reused || signal.aborted || retried) throw err;
-        retried = true;
-      } finally {
-        // A slot is free again (or was never taken): the longest-waiting query may try.
-        this.#waiters.shift()?.();
-      }
+  dispatch(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void {
+    const conn = this.#leastLoaded();
+    if (conn !== undefined) {
+      conn.dispatch(query, msg, sink);
+      return;
     }
+    this.#dispatchLater(query, msg, sink).catch((err: unknown) => {
+      sink.failed(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  async #dispatchLater(query: Buffer, msg: ParsedMessage, sink: AttemptSink): Promise<void> {
+    for (;;) {
+      const conn = await this.#acquire(sink);
+      // Another query may have taken the last slot between the acquire and now: wait again.
+      if (conn.busy() && conn.state === 'open') continue;
+      conn.dispatch(query, msg, sink);
+      return;
+    }
+  }
+
+  /** A query left a connection: the longest-waiting query may try for its slot. */
+  settled(): void {
+    this.#waiters.shift()?.();
   }
 
   /** Makes sure one authenticated (or, Opportunistic, tolerated) connection is open. */

@@ -5,17 +5,15 @@
  */
 import { randomFillSync } from 'node:crypto';
 
-export interface PendingQuery<T> {
+export interface Keyed {
+  /** The question key the answer must carry. */
   readonly key: string;
-  readonly sentAt: number;
-  resolve(value: T): void;
-  reject(err: Error): void;
 }
 
 const ID_BATCH = 512;
 
-export class InFlightTable<T> {
-  readonly #entries = new Map<number, PendingQuery<T>>();
+export class InFlightTable<E extends Keyed> {
+  readonly #entries = new Map<number, E>();
   readonly #ids = new Uint16Array(ID_BATCH);
   #next = ID_BATCH;
 
@@ -35,12 +33,12 @@ export class InFlightTable<T> {
     }
   }
 
-  add(id: number, entry: PendingQuery<T>): void {
+  add(id: number, entry: E): void {
     this.#entries.set(id, entry);
   }
 
   /** Removes and returns the entry if the ID and question both match, else undefined (the answer is dropped). */
-  take(id: number, key: string | undefined): PendingQuery<T> | undefined {
+  take(id: number, key: string | undefined): E | undefined {
     const entry = this.#entries.get(id);
     // An answer without a question (a FORMERR, say) can only be matched by ID.
     if (entry === undefined || (key !== undefined && key !== entry.key)) return undefined;
@@ -48,15 +46,16 @@ export class InFlightTable<T> {
     return entry;
   }
 
-  remove(id: number): PendingQuery<T> | undefined {
+  remove(id: number): E | undefined {
     const entry = this.#entries.get(id);
     this.#entries.delete(id);
     return entry;
   }
 
-  failAll(err: Error): void {
+  /** Empties the table; returns what was in it. */
+  drain(): E[] {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
-    for (const entry of entries) entry.reject(err);
+    return entries;
   }
 }

@@ -11,18 +11,26 @@ import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';
 import { encodeFrames, FrameDecoder } from '../dns/length-prefix.js';
 import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { Clock, Timer } from '../util/clock.js';
-import type { AbortLike } from '../util/deadline.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
 import { InFlightTable } from './in-flight-table.js';
 import { isPadded, type ConnectionStats } from './upstream-stats.js';
-import type { AuthInfo, UpstreamAnswer, UpstreamTransport } from './upstream.js';
+import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
 
 export type ConnectionState = 'open' | 'draining' | 'closed';
+
+/**
+ * The stall timer is the backstop for deadlines longer than the stall limit: when both are equal (the
+ * daemon's default), the query's own deadline goes first, so it is counted as a timeout and the connection
+ * as died while reading, as before timers were shared.
+ */
+const STALL_GRACE_MS = 50;
 
 export interface ConnectionEvents {
   /** An answer that matched nothing in flight (wrong ID or question, duplicate, unsolicited). */
   unmatched?(): void;
+  /** A query left this connection (answered, failed or given up): a slot is free. */
+  settled?(): void;
   closed?(conn: StreamConnection, err: Error | undefined): void;
 }
 
@@ -48,16 +56,29 @@ export interface StreamConnectionOptions {
   readonly events?: ConnectionEvents;
 }
 
+/** One query waiting on this connection. */
+interface Waiting {
+  readonly key: string;
+  readonly sentAt: number;
+  readonly reused: boolean;
+  readonly sink: AttemptSink;
+  readonly onAbort: () => void;
+}
+
 export class StreamConnection {
   readonly #socket: Duplex;
   readonly #options: StreamConnectionOptions;
-  readonly #table = new InFlightTable<UpstreamAnswer>();
+  readonly #table = new InFlightTable<Waiting>();
   readonly #decoder = new FrameDecoder();
   readonly #timer: Timer;
   readonly #closed = deferred<undefined>();
   #state: ConnectionState = 'open';
   #queriesSent = 0;
   #lastAnswerAt: number;
+  /** The last query sent or answer received: the stall and idle timers count from it. */
+  #lastActivity: number;
+  /** When the timer fires next. */
+  #timerDue: number;
   #serverIdleMs: number | undefined;
   #ours = false;
   /** Queries written in this event-loop turn, sent together by #flush. */
@@ -74,6 +95,8 @@ export class StreamConnection {
     this.#socket = socket;
     this.#options = options;
     this.#lastAnswerAt = options.clock.now();
+    this.#lastActivity = this.#lastAnswerAt;
+    this.#timerDue = this.#lastAnswerAt + options.idleTimeoutMs;
     this.#timer = options.clock.setTimeout(() => {
       this.#onTimer();
     }, options.idleTimeoutMs);
@@ -118,12 +141,21 @@ export class StreamConnection {
     );
   }
 
-  /** Sends a client's query under our own ID; resolves with the matching answer. */
-  send(query: Buffer, msg: ParsedMessage, signal: AbortLike): Promise<UpstreamAnswer> {
+  /** Sends a client's query under our own ID; the matching answer (or the failure) goes to `sink`. */
+  dispatch(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void {
     const { target } = this.#options;
-    if (this.#state !== 'open') return Promise.reject(new ConnectionClosedError(target, true));
-    if (this.busy()) return Promise.reject(new UpstreamBusyError(target));
-    if (signal.aborted) return Promise.reject(new QueryTimeoutError());
+    if (this.#state !== 'open') {
+      sink.failed(new ConnectionClosedError(target, true));
+      return;
+    }
+    if (this.busy()) {
+      sink.failed(new UpstreamBusyError(target));
+      return;
+    }
+    if (sink.aborted) {
+      sink.failed(new QueryTimeoutError());
+      return;
+    }
     const id = this.#table.allocateId();
     const wire = toUpstreamQuery(query, msg, {
       id,
@@ -134,29 +166,21 @@ export class StreamConnection {
     const reused = this.#queriesSent > 0;
     if (reused && this.#options.stats !== undefined) this.#options.stats.counters.connectionsReused++;
     const sentAt = this.#options.clock.now();
-    return new Promise<UpstreamAnswer>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#table.remove(id);
-        reject(new QueryTimeoutError(`no answer from ${target} in time`));
-        this.#onAbandoned(sentAt);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#table.add(id, {
-        key: msg.question?.key ?? '',
-        sentAt,
-        resolve: (answer) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(answer);
-        },
-        reject: (cause) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(new ConnectionClosedError(target, reused, cause));
-        },
-      });
-      this.#queriesSent++;
-      this.#enqueue(wire);
-      this.#armTimer();
-    });
+    const onAbort = (): void => {
+      if (this.#table.remove(id) === undefined) return;
+      sink.failed(new QueryTimeoutError(`no answer from ${target} in time`));
+      this.#onAbandoned(sentAt);
+      this.#options.events?.settled?.();
+    };
+    sink.addEventListener('abort', onAbort, { once: true });
+    this.#table.add(id, { key: msg.question?.key ?? '', sentAt, reused, sink, onAbort });
+    this.#queriesSent++;
+    this.#lastActivity = sentAt;
+    // The timer is re-armed only when the connection turns busy or idle, and only to fire earlier; otherwise
+    // it checks #lastActivity when it fires (a refresh per query and per answer cost a clearTimeout and a
+    // setTimeout each).
+    if (this.#table.size === 1) this.#fireBy(sentAt + this.#options.stallTimeoutMs + STALL_GRACE_MS, sentAt);
+    this.#enqueue(wire);
   }
 
   /**
@@ -213,15 +237,20 @@ export class StreamConnection {
       return;
     }
     this.#lastAnswerAt = this.#options.clock.now();
+    this.#lastActivity = this.#lastAnswerAt;
     if (stats !== undefined) {
       stats.rtt.add(this.#lastAnswerAt - entry.sentAt);
       stats.counters.lastAnswerAt = this.#lastAnswerAt;
       if (isPadded(msg)) stats.counters.paddedAnswers++;
     }
     this.#noteKeepalive(frame, msg);
-    entry.resolve({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
-    if (this.#table.size === 0 && this.#state === 'draining') this.#endGracefully();
-    else this.#armTimer();
+    entry.sink.removeEventListener('abort', entry.onAbort);
+    entry.sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
+    if (this.#table.size === 0) {
+      if (this.#state === 'draining') this.#endGracefully();
+      else this.#fireBy(this.#lastAnswerAt + this.#idleMs(), this.#lastAnswerAt);
+    }
+    this.#options.events?.settled?.();
   }
 
   #noteKeepalive(frame: Buffer, msg: ParsedMessage): void {
@@ -238,8 +267,6 @@ export class StreamConnection {
     if (this.#lastAnswerAt < sentAt && this.#state !== 'closed') {
       // The query that gave up has left the table already: it was still waiting, so count a death while reading.
       this.#terminate(new QueryTimeoutError(`${this.#options.target} stopped answering`), true);
-    } else {
-      this.#armTimer();
     }
   }
 
@@ -248,13 +275,25 @@ export class StreamConnection {
     return server === undefined ? this.#options.idleTimeoutMs : Math.min(this.#options.idleTimeoutMs, server);
   }
 
-  #armTimer(): void {
-    if (this.#state === 'closed') return;
-    this.#timer.refresh(this.#table.size > 0 ? this.#options.stallTimeoutMs : Math.max(1, this.#idleMs()));
+  /** Makes the timer fire by `due` at the latest. */
+  #fireBy(due: number, now: number): void {
+    if (due >= this.#timerDue && this.#timerDue > now) return;
+    this.#timerDue = due;
+    this.#timer.refresh(Math.max(1, due - now));
   }
 
+  /** Fires at the earliest moment the stall or idle limit could be reached; acts only if it has been. */
   #onTimer(): void {
-    if (this.#table.size > 0) {
+    if (this.#state === 'closed') return;
+    const busy = this.#table.size > 0;
+    const due = this.#lastActivity + (busy ? this.#options.stallTimeoutMs + STALL_GRACE_MS : this.#idleMs());
+    const now = this.#options.clock.now();
+    if (now < due) {
+      this.#timerDue = due;
+      this.#timer.refresh(Math.max(1, due - now));
+      return;
+    }
+    if (busy) {
       this.#terminate(new QueryTimeoutError(`${this.#options.target} stopped answering`));
       return;
     }
@@ -278,7 +317,11 @@ export class StreamConnection {
     }
     this.#countDeath(waiting);
     this.#state = 'closed';
-    this.#table.failAll(err ?? new Error('the connection closed'));
+    const cause = err ?? new Error('the connection closed');
+    for (const entry of this.#table.drain()) {
+      entry.sink.removeEventListener('abort', entry.onAbort);
+      entry.sink.failed(new ConnectionClosedError(this.#options.target, entry.reused, cause));
+    }
     this.#socket.destroy();
     this.#finish(err);
   }

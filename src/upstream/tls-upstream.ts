@@ -7,8 +7,9 @@ import type { ParsedMessage } from '../dns/wire.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { RttWindow } from '../util/rtt-window.js';
-import { QueryTimeoutError } from '../errors.js';
+import { ConnectionClosedError } from '../errors.js';
 import type { AbortLike } from '../util/deadline.js';
+import { CountedSink, sendAsPromise } from './attempt-sink.js';
 import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
@@ -21,6 +22,7 @@ import {
 } from './upstream-stats.js';
 import type { PrivacyLevel } from './usage-profile.js';
 import {
+  type AttemptSink,
   type AuthInfo,
   formatUpstream,
   type ExchangeOptions,
@@ -137,6 +139,9 @@ export class TlsUpstream implements Upstream {
           closed: (conn) => {
             this.#pool.remove(conn);
           },
+          settled: () => {
+            this.#pool.settled();
+          },
         },
       });
     };
@@ -169,16 +174,26 @@ export class TlsUpstream implements Upstream {
     return this.#pool.connections;
   }
 
-  async exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer> {
+  send(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void {
     this.counters.queries++;
+    this.#pool.dispatch(query, msg, new CountedSink(sink, this.counters));
+  }
+
+  /**
+   * The promise form, for callers outside the resolver (the Opportunistic upstream's TLS side). A reused
+   * connection that closes before answering (the server's idle close racing our write, RFC 7766 sec.
+   * 6.2.4) earns one retry; the resolver does the same for send() itself.
+   */
+  async exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer> {
+    const once = (): Promise<UpstreamAnswer> =>
+      sendAsPromise((sink) => {
+        this.send(query, msg, sink);
+      }, options.signal);
     try {
-      const answer = await this.#pool.exchange(query, msg, options.signal);
-      this.counters.answers++;
-      return answer;
+      return await once();
     } catch (err) {
-      if (err instanceof QueryTimeoutError) this.counters.timeouts++;
-      else this.counters.failures++;
-      throw err;
+      if (!(err instanceof ConnectionClosedError) || !err.reused || options.signal.aborted) throw err;
+      return once();
     }
   }
 

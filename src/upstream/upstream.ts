@@ -52,6 +52,18 @@ export interface UpstreamAnswer {
   readonly auth?: AuthInfo | undefined;
 }
 
+/**
+ * Where one attempt's outcome goes: the callback form of exchange(), for the forwarding path. It is also
+ * the attempt's deadline (AbortLike). The profile of the daemon under load had about one promise and two
+ * microtasks per layer per query (listener, cache, resolver, upstream, pool, connection); callbacks cost one
+ * call each.
+ */
+export interface AttemptSink extends AbortLike {
+  answered(answer: UpstreamAnswer): void;
+  /** Called at most once, and never after answered(). */
+  failed(err: Error): void;
+}
+
 export interface ExchangeOptions {
   /** The attempt's deadline: an AbortSignal, or the resolver's cheaper QueryDeadline. */
   readonly signal: AbortLike;
@@ -65,6 +77,8 @@ export interface Upstream {
   readonly privacy: PrivacyLevel;
   /** Sends the client's query (raw bytes and its parse) and resolves with the matching answer. */
   exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer>;
+  /** The same as exchange(), delivered to `sink`: upstreams on the hot path implement it. */
+  send?(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void;
   /** Stops taking queries, lets those in flight finish, then closes. Idempotent. */
   close(): Promise<void>;
   /** Fails everything in flight now. Idempotent. */

@@ -30,9 +30,9 @@ function setup(config: Partial<CacheConfig> = {}, profiles: UsageProfile[] = ['s
     config: { ...DEFAULT_CACHE_CONFIG, ...config },
     profiles,
     resolver: {
-      resolve: async (query, msg) => {
+      dispatch: (query, msg, done) => {
         calls.push(query);
-        return respond(query, msg);
+        void Promise.resolve(respond(query, msg)).then(done);
       },
     },
     clock,

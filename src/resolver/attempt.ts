@@ -1,0 +1,109 @@
+/**
+ * One try of one query at one upstream: the upstream's AttemptSink and the try's deadline in one object,
+ * so a forwarded query costs the resolver two objects (its job and this) rather than a chain of promises.
+ */
+import { QueryTimeoutError } from '../errors.js';
+import type { ParsedMessage } from '../dns/wire.js';
+import type { Upstream, UpstreamAnswer, AttemptSink } from '../upstream/upstream.js';
+import { Expiring } from '../util/deadline.js';
+import type { UpstreamHealth } from './upstream-health.js';
+import type { ResolveResult } from './resolver.js';
+
+export interface Entry {
+  readonly upstream: Upstream;
+  readonly health: UpstreamHealth;
+}
+
+/** One client query on its way through the resolver. */
+export interface Job {
+  readonly query: Buffer;
+  readonly msg: ParsedMessage;
+  readonly done: (result: ResolveResult) => void;
+  readonly generation: number;
+  /** Clock milliseconds: the end-to-end deadline. */
+  readonly deadline: number;
+  /** Upstreams in the order to try; a requeued one is appended. */
+  readonly candidates: Entry[];
+  next: number;
+  errors: Error[] | undefined;
+  requeued: Entry[] | undefined;
+}
+
+/** How the resolver hears that an attempt ended: an answer, or the error. Called once per attempt. */
+export type AttemptEnded = (attempt: Attempt, outcome: UpstreamAnswer | Error) => void;
+
+export class Attempt extends Expiring implements AttemptSink {
+  aborted = false;
+  readonly job: Job;
+  readonly entry: Entry;
+  readonly startedAt: number;
+  readonly #ended: AttemptEnded;
+  #over = false;
+  /** Nearly always one listener (the connection holding the query); more only while a pool waits. */
+  #listener: (() => void) | undefined;
+  #more: (() => void)[] | undefined;
+
+  constructor(job: Job, entry: Entry, startedAt: number, ended: AttemptEnded) {
+    super();
+    this.job = job;
+    this.entry = entry;
+    this.startedAt = startedAt;
+    this.#ended = ended;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted || this.#over) return;
+    if (this.#listener === undefined) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#listener === listener) this.#listener = undefined;
+    else if (this.#more !== undefined) {
+      const at = this.#more.indexOf(listener);
+      if (at >= 0) this.#more.splice(at, 1);
+    }
+  }
+
+  answered(answer: UpstreamAnswer): void {
+    this.#end(answer);
+  }
+
+  failed(err: Error): void {
+    this.#end(err);
+  }
+
+  /** The budget ran out: whoever holds the query lets go (and reports the timeout), or we report it. */
+  expire(): void {
+    if (this.#over) return;
+    this.aborted = true;
+    const first = this.#listener;
+    const more = this.#more;
+    this.#listener = undefined;
+    this.#more = undefined;
+    first?.();
+    if (more !== undefined) for (const listener of more) listener();
+    this.#end(new QueryTimeoutError());
+  }
+
+  #end(outcome: UpstreamAnswer | Error): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#listener = undefined;
+    this.#more = undefined;
+    this.#ended(this, outcome);
+  }
+}
+
+/** How often the job has requeued this upstream already. */
+export function requeues(job: Job, entry: Entry): number {
+  let n = 0;
+  for (const e of job.requeued ?? []) if (e === entry) n++;
+  return n;
+}
+
+/** Authentication and connect errors say more than "timed out": put them first in the report. */
+export function mostSpecificFirst(errors: readonly Error[]): Error[] {
+  const rank = (e: Error): number => ('reason' in e ? 0 : 'phase' in e ? 1 : 2);
+  return [...errors].sort((a, b) => rank(a) - rank(b));
+}

@@ -1,0 +1,84 @@
+// Shared query deadlines (src/util/deadline.ts): one timer per budget, expiry in order, O(1) removal, and
+// no timer left armed once nothing waits.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Deadlines, Expiring } from '../../src/util/deadline.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+class Item extends Expiring {
+  constructor(
+    readonly name: string,
+    readonly log: string[],
+  ) {
+    super();
+  }
+  expire(): void {
+    this.log.push(this.name);
+  }
+}
+
+describe('deadlines', () => {
+  it('expires each item at its own deadline, in order, with one timer per budget', () => {
+    const clock = new ManualClock();
+    const deadlines = new Deadlines(clock);
+    const log: string[] = [];
+    deadlines.add(new Item('a', log), 1000);
+    clock.advance(300);
+    deadlines.add(new Item('b', log), 1000);
+    deadlines.add(new Item('short', log), 500);
+    assert.equal(clock.pending, 2, 'one timer for the 1000 ms list, one for the 500 ms list');
+    clock.advance(499);
+    assert.deepEqual(log, []);
+    clock.advance(1);
+    assert.deepEqual(log, ['short'], 'the 500 ms budget added at 300 ms ends at 800 ms');
+    clock.advance(199);
+    assert.deepEqual(log, ['short']);
+    clock.advance(1);
+    assert.deepEqual(log, ['short', 'a']);
+    clock.advance(299);
+    assert.deepEqual(log, ['short', 'a']);
+    clock.advance(1);
+    assert.deepEqual(log, ['short', 'a', 'b']);
+    assert.equal(clock.pending, 0, 'nothing waits, so no timer is armed');
+  });
+
+  it('never expires a removed item, and disarms when the last one leaves', () => {
+    const clock = new ManualClock();
+    const deadlines = new Deadlines(clock);
+    const log: string[] = [];
+    const first = new Item('first', log);
+    const middle = new Item('middle', log);
+    deadlines.add(first, 1000);
+    deadlines.add(middle, 1000);
+    deadlines.add(new Item('last', log), 1000);
+    deadlines.remove(middle);
+    deadlines.remove(first);
+    deadlines.remove(first); // twice is harmless
+    clock.advance(1000);
+    assert.deepEqual(log, ['last']);
+    const alone = new Item('alone', log);
+    deadlines.add(alone, 50);
+    deadlines.remove(alone);
+    assert.equal(clock.pending, 0);
+    clock.advance(100);
+    assert.deepEqual(log, ['last']);
+  });
+
+  it('lets an expiring item start another wait on the same list', () => {
+    const clock = new ManualClock();
+    const deadlines = new Deadlines(clock);
+    const log: string[] = [];
+    class Chain extends Item {
+      override expire(): void {
+        super.expire();
+        if (this.log.length < 3) deadlines.add(new Chain(`next${this.log.length}`, this.log), 100);
+      }
+    }
+    deadlines.add(new Chain('start', log), 100);
+    clock.advance(100);
+    clock.advance(100);
+    clock.advance(100);
+    assert.deepEqual(log, ['start', 'next1', 'next2']);
+    assert.equal(clock.pending, 0);
+  });
+});
