@@ -12,7 +12,8 @@ import { partitionOf, type Partition } from './privacy.js';
 import { cachePlan, type EntryKind, type TtlLimits } from './ttl-policy.js';
 
 export interface CacheEntry extends Sized {
-  readonly name: string;
+  /** The query's cache key; flush(name) reads the name from it (made then, not per entry stored). */
+  readonly key: QueryKey;
   readonly partition: Partition;
   readonly kind: EntryKind;
   readonly wire: Buffer;
@@ -70,7 +71,7 @@ export class AnswerStore {
   lookup(key: QueryKey, partitions: readonly Partition[], now: number): Lookup | undefined {
     let stale: CacheEntry | undefined;
     for (const partition of partitions) {
-      const id = `${partition}|${key.key}`;
+      const id = storeKey(partition, key.key);
       const entry = this.#lru.get(id);
       if (entry === undefined) continue;
       if (now < entry.expiresAt) return { entry, fresh: true };
@@ -92,21 +93,26 @@ export class AnswerStore {
   ): CacheEntry | undefined {
     const partition = partitionOf(upstream);
     if (!partitions.includes(partition)) return undefined;
-    const wire = shareableAnswer(upstream.answer, upstream.msg);
-    const msg = parseMessage(wire);
-    const records = recordTtls(wire, msg);
-    const extendedRcode = (msg.opt?.ttlField ?? 0) >>> 24;
-    const plan = cachePlan(wire, records, extendedRcode, this.#limits);
+    // Planned on the upstream's own parse, before any copy: most answers under many names are stored, and a
+    // second parse of the copy cost as much as the rest of the insert.
+    const records = recordTtls(upstream.answer, upstream.msg);
+    const extendedRcode = (upstream.msg.opt?.ttlField ?? 0) >>> 24;
+    const plan = cachePlan(upstream.answer, records, extendedRcode, this.#limits);
     if (plan === undefined) return undefined;
-    const id = `${partition}|${key.key}`;
+    const id = storeKey(partition, key.key);
     if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id) !== undefined) return undefined;
+    const wire = shareableAnswer(upstream.answer, upstream.msg);
+    // Only the OPT record changed size: the TTL fields after it (if any) moved by the difference.
+    const optStart = upstream.msg.opt?.start ?? Infinity;
+    const shift = wire.length - upstream.answer.length;
+    const offsets = records.map((r) => (r.offset > optStart ? r.offset + shift : r.offset));
     const entry: CacheEntry = {
-      name: key.name,
+      key,
       partition,
       kind: plan.kind,
       wire,
       msg: undefined,
-      offsets: records.map((r) => r.offset),
+      offsets,
       ttls: plan.ttls,
       storedAt: now,
       expiresAt: now + plan.lifetime * 1000,
@@ -128,6 +134,14 @@ export class AnswerStore {
 
   /** Removes every entry, or those of one name (any type, class or partition); returns how many. */
   flush(name?: string): number {
-    return name === undefined ? this.#lru.clear() : this.#lru.deleteWhere((e) => e.name === name);
+    return name === undefined ? this.#lru.clear() : this.#lru.deleteWhere((e) => e.key.name === name);
   }
+}
+
+/**
+ * The LRU key: the authenticated partition (the one every Strict daemon uses) adds nothing. A query key
+ * always ends in a digit (the class, or the flag bits), so the other partition's suffix never collides.
+ */
+function storeKey(partition: Partition, key: string): string {
+  return partition === 'authenticated' ? key : `${key}#u`;
 }

@@ -12,23 +12,33 @@ const UNCACHED_TYPES: ReadonlySet<number> = new Set([251, 252, 253, 254]);
 const OPTION_CLIENT_SUBNET = 8;
 const DO_BIT = 0x8000;
 
-export interface QueryKey {
-  /** name/type/class plus the flag bits: the same for every privacy partition. */
+/** The cache key of one query. */
+export class QueryKey {
+  /** name/type/class, plus the flag bits when any is set: the same for every privacy partition. */
   readonly key: string;
-  /** The lower-cased name with its final dot, for flush(name). */
-  readonly name: string;
+  readonly #question: string;
+
+  constructor(question: string, bits: string) {
+    this.#question = question;
+    this.key = bits === '' ? question : `${question}|${bits}`;
+  }
+
+  /** The lower-cased name with its final dot, for flush(name); made only when an answer is stored. */
+  get name(): string {
+    const q = this.#question;
+    return q.slice(0, q.lastIndexOf('/', q.lastIndexOf('/') - 1));
+  }
 }
 
 /** The cache key of a standard query, or undefined when its answer must not come from a cache. */
 export function queryKey(raw: Buffer, msg: ParsedMessage): QueryKey | undefined {
   const q = msg.question;
   if (q === undefined || UNCACHED_TYPES.has(q.type)) return undefined;
-  if (msg.opt?.options.some((o) => o.code === OPTION_CLIENT_SUBNET) === true) return undefined;
-  const dnssecOk = ((msg.opt?.ttlField ?? 0) & DO_BIT) !== 0;
+  const opt = msg.opt;
+  if (opt !== undefined) for (const o of opt.options) if (o.code === OPTION_CLIENT_SUBNET) return undefined;
+  const dnssecOk = ((opt?.ttlField ?? 0) & DO_BIT) !== 0;
   const flags = (raw[3] ?? 0) & 0x30; // AD 0x20, CD 0x10
-  // q.key is `name/type/class`; a label may itself hold a '/', so cut at the second slash from the end.
-  const name = q.key.slice(0, q.key.lastIndexOf('/', q.key.lastIndexOf('/') - 1));
-  return { key: `${q.key}|${dnssecOk ? 'do' : ''}${flags}`, name };
+  return new QueryKey(q.key, flags === 0 && !dnssecOk ? '' : `${dnssecOk ? 'do' : ''}${flags}`);
 }
 
 /** A user's name as the key spells it: lower case (ASCII only, RFC 4343), ending with a dot. */

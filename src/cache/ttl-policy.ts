@@ -53,17 +53,24 @@ export function cachePlan(
       : undefined;
   }
   if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return undefined;
-  // RFC 2308 sec. 3: the SOA of a negative answer is cached for min(its TTL, its MINIMUM).
-  const raw = records.map((r) =>
-    r.section === 1 && r.type === TYPE_SOA && r.soaMinimum !== undefined
-      ? Math.min(r.ttl, r.soaMinimum)
-      : r.ttl,
-  );
-  const hasAnswer = records.some((r) => r.section === 0);
+  if (records.length === 0) return undefined;
+  // One pass, no intermediate arrays: this runs for every answer stored.
+  const ttls = new Array<number>(records.length);
+  let hasAnswer = false;
+  let hasSoa = false;
+  let lowest = Infinity;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as RecordTtl;
+    const soa = r.section === 1 && r.type === TYPE_SOA;
+    const ttl = soa && r.soaMinimum !== undefined ? Math.min(r.ttl, r.soaMinimum) : r.ttl;
+    if (r.section === 0) hasAnswer = true;
+    if (soa) hasSoa = true;
+    if (ttl < lowest) lowest = ttl;
+    ttls[i] = clamp(ttl, limits);
+  }
   const negative = rcode === RCODE.NXDOMAIN || !hasAnswer;
-  if (negative && !records.some((r) => r.section === 1 && r.type === TYPE_SOA)) return undefined;
-  if (raw.length === 0) return undefined;
-  const lifetime = clamp(Math.min(...raw), limits);
+  if (negative && !hasSoa) return undefined;
+  const lifetime = clamp(lowest, limits);
   if (lifetime <= 0) return undefined;
-  return { kind: negative ? 'negative' : 'positive', lifetime, ttls: raw.map((t) => clamp(t, limits)) };
+  return { kind: negative ? 'negative' : 'positive', lifetime, ttls };
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
 import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
-import { attemptOrder, type SelectionStrategy } from './selection.js';
+import { attemptStart, type SelectionStrategy } from './selection.js';
 import { nameOfKey } from './split-routes.js';
 import { UpstreamHealth } from './upstream-health.js';
 
@@ -119,27 +119,27 @@ export class Resolver {
     this.#outstanding++;
     if (this.#outstanding > this.counters.outstandingPeak) this.counters.outstandingPeak = this.#outstanding;
     this.#current++;
-    const { clock } = this.#options;
+    const now = this.#options.clock.now();
+    const route =
+      msg.question === undefined ? undefined : this.#options.router?.route(nameOfKey(msg.question.key));
+    const local = route?.kind === 'local';
+    const pool = route === undefined || local ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
     const job: Job = {
       query,
       msg,
       done,
       generation: this.#generation,
-      deadline: clock.now() + this.#options.timeoutMs,
-      candidates: [],
+      deadline: now + this.#options.timeoutMs,
+      candidates: local ? [] : this.#candidates(now, pool),
       next: 0,
       errors: undefined,
       requeued: undefined,
     };
-    const route =
-      msg.question === undefined ? undefined : this.#options.router?.route(nameOfKey(msg.question.key));
     if (route?.kind === 'local') {
       this.counters.local++;
       this.#finish(job, { answer: localZoneAnswer(query, msg, route.zone) });
       return;
     }
-    const pool = route === undefined ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
-    job.candidates.push(...this.#candidates(clock.now(), pool));
     this.#next(job);
   }
 
@@ -280,20 +280,29 @@ export class Resolver {
 
   /** Upstreams to try, in order: usable ones, a due probe, or (all backing off) the least bad one. */
   #candidates(now: number, pool: readonly Entry[]): Entry[] {
-    const routed = pool.filter((e) => this.#options.router?.reachable(e.upstream) !== false);
     // No route to any of them: the route probe may be stale (routes come back between polls), so try all.
-    const entries = routed.length > 0 ? routed : pool;
-    const order = attemptOrder(this.#options.strategy, entries.length, this.#turn++);
+    const router = this.#options.router;
+    let entries = pool;
+    if (router !== undefined && pool.some((e) => !router.reachable(e.upstream))) {
+      const routed = pool.filter((e) => router.reachable(e.upstream));
+      if (routed.length > 0) entries = routed;
+    }
+    const count = entries.length;
+    const start = attemptStart(this.#options.strategy, count, this.#turn++);
     const out: Entry[] = [];
-    for (const index of order) {
-      const entry = entries[index];
-      if (entry !== undefined && entry.health.check(now) !== 'skip') out.push(entry);
+    let mixed = false;
+    for (let i = 0; i < count; i++) {
+      const entry = entries[(start + i) % count];
+      if (entry === undefined || entry.health.check(now) === 'skip') continue;
+      if (out.length > 0 && entry.upstream.privacy !== out[0]?.upstream.privacy) mixed = true;
+      out.push(entry);
     }
     // RFC 8310 sec. 5: authenticated TLS before encrypted-only, before clear, before the fallback servers.
     // The sort is stable, so the strategy's order holds among equals.
-    out.sort(
-      (a, b) => PRIVACY_LEVELS.indexOf(a.upstream.privacy) - PRIVACY_LEVELS.indexOf(b.upstream.privacy),
-    );
+    if (mixed)
+      out.sort(
+        (a, b) => PRIVACY_LEVELS.indexOf(a.upstream.privacy) - PRIVACY_LEVELS.indexOf(b.upstream.privacy),
+      );
     if (out.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return out;
     let soonest: Entry | undefined;
     for (const entry of entries) {

@@ -3,10 +3,10 @@ export const SELECTION_STRATEGIES = ['round-robin', 'ordered'] as const;
 export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
 
 /**
- * The order in which to try `count` upstreams for one query. Round robin (stubby's default) starts one
- * further along each time; ordered always starts from the first (failover only).
+ * Where in the list of `count` upstreams one query starts (it then tries them in order, wrapping round).
+ * Round robin (stubby's default) starts one further along each time; ordered always starts from the first
+ * (failover only).
  */
-export function attemptOrder(strategy: SelectionStrategy, count: number, turn: number): number[] {
-  const start = strategy === 'round-robin' && count > 0 ? turn % count : 0;
-  return Array.from({ length: count }, (_, i) => (start + i) % count);
+export function attemptStart(strategy: SelectionStrategy, count: number, turn: number): number {
+  return strategy === 'round-robin' && count > 0 ? turn % count : 0;
 }

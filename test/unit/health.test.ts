@@ -7,7 +7,7 @@ import {
   UpstreamBusyError,
 } from '../../src/errors.js';
 import { nextDelayMs } from '../../src/util/backoff.js';
-import { attemptOrder } from '../../src/resolver/selection.js';
+import { attemptStart } from '../../src/resolver/selection.js';
 import { UpstreamHealth } from '../../src/resolver/upstream-health.js';
 
 const half = (): number => 0.5; // no jitter
@@ -83,11 +83,11 @@ describe('UpstreamHealth', () => {
   });
 });
 
-describe('attemptOrder', () => {
+describe('attemptStart', () => {
   it('rotates the start for round robin and always starts at the first for ordered', () => {
-    assert.deepEqual(attemptOrder('round-robin', 3, 0), [0, 1, 2]);
-    assert.deepEqual(attemptOrder('round-robin', 3, 4), [1, 2, 0]);
-    assert.deepEqual(attemptOrder('ordered', 3, 4), [0, 1, 2]);
-    assert.deepEqual(attemptOrder('round-robin', 0, 4), []);
+    assert.equal(attemptStart('round-robin', 3, 0), 0);
+    assert.equal(attemptStart('round-robin', 3, 4), 1);
+    assert.equal(attemptStart('ordered', 3, 4), 0);
+    assert.equal(attemptStart('round-robin', 0, 4), 0);
   });
 });
