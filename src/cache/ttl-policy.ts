@@ -36,6 +36,29 @@ export interface CachePlan {
 const clamp = (ttl: number, limits: TtlLimits): number =>
   Math.min(Math.max(ttl, limits.minTtl), limits.maxTtl);
 
+/**
+ * One pass over the records, no intermediate arrays (this runs for every answer stored): each record's TTL
+ * (an authority SOA's capped by its MINIMUM, RFC 2308 sec. 5) clamped to the limits, and the lowest raw one.
+ */
+function scan(
+  records: readonly RecordTtl[],
+  limits: TtlLimits,
+): { ttls: number[]; hasAnswer: boolean; hasSoa: boolean; lowest: number } {
+  const ttls = new Array<number>(records.length);
+  let hasAnswer = false;
+  let hasSoa = false;
+  let lowest = Infinity;
+  records.forEach((r, i) => {
+    const soa = r.section === 1 && r.type === TYPE_SOA;
+    const ttl = soa && r.soaMinimum !== undefined ? Math.min(r.ttl, r.soaMinimum) : r.ttl;
+    if (r.section === 0) hasAnswer = true;
+    if (soa) hasSoa = true;
+    if (ttl < lowest) lowest = ttl;
+    ttls[i] = clamp(ttl, limits);
+  });
+  return { ttls, hasAnswer, hasSoa, lowest };
+}
+
 /** The plan for an answer with header bytes `answer`, or undefined when it must not be cached. */
 export function cachePlan(
   answer: Buffer,
@@ -54,20 +77,7 @@ export function cachePlan(
   }
   if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return undefined;
   if (records.length === 0) return undefined;
-  // One pass, no intermediate arrays: this runs for every answer stored.
-  const ttls = new Array<number>(records.length);
-  let hasAnswer = false;
-  let hasSoa = false;
-  let lowest = Infinity;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i] as RecordTtl;
-    const soa = r.section === 1 && r.type === TYPE_SOA;
-    const ttl = soa && r.soaMinimum !== undefined ? Math.min(r.ttl, r.soaMinimum) : r.ttl;
-    if (r.section === 0) hasAnswer = true;
-    if (soa) hasSoa = true;
-    if (ttl < lowest) lowest = ttl;
-    ttls[i] = clamp(ttl, limits);
-  }
+  const { ttls, hasAnswer, hasSoa, lowest } = scan(records, limits);
   const negative = rcode === RCODE.NXDOMAIN || !hasAnswer;
   if (negative && !hasSoa) return undefined;
   const lifetime = clamp(lowest, limits);

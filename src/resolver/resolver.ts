@@ -8,13 +8,13 @@ import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { localZoneAnswer } from '../dns/local-zone.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
-import { PRIVACY_LEVELS } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
 import { Deadlines } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
 import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
+import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
 import { attemptStart, type SelectionStrategy } from './selection.js';
 import { nameOfKey } from './split-routes.js';
 import { UpstreamHealth } from './upstream-health.js';
@@ -280,37 +280,12 @@ export class Resolver {
 
   /** Upstreams to try, in order: usable ones, a due probe, or (all backing off) the least bad one. */
   #candidates(now: number, pool: readonly Entry[]): Entry[] {
-    // No route to any of them: the route probe may be stale (routes come back between polls), so try all.
     const router = this.#options.router;
-    let entries = pool;
-    if (router !== undefined && pool.some((e) => !router.reachable(e.upstream))) {
-      const routed = pool.filter((e) => router.reachable(e.upstream));
-      if (routed.length > 0) entries = routed;
-    }
-    const count = entries.length;
-    const start = attemptStart(this.#options.strategy, count, this.#turn++);
-    const out: Entry[] = [];
-    let mixed = false;
-    for (let i = 0; i < count; i++) {
-      const entry = entries[(start + i) % count];
-      if (entry === undefined || entry.health.check(now) === 'skip') continue;
-      if (out.length > 0 && entry.upstream.privacy !== out[0]?.upstream.privacy) mixed = true;
-      out.push(entry);
-    }
-    // RFC 8310 sec. 5: authenticated TLS before encrypted-only, before clear, before the fallback servers.
-    // The sort is stable, so the strategy's order holds among equals.
-    if (mixed)
-      out.sort(
-        (a, b) => PRIVACY_LEVELS.indexOf(a.upstream.privacy) - PRIVACY_LEVELS.indexOf(b.upstream.privacy),
-      );
+    const entries = withRoute(pool, router === undefined ? undefined : (u) => router.reachable(u));
+    const start = attemptStart(this.#options.strategy, entries.length, this.#turn++);
+    const out = usableInOrder(entries, start, now);
     if (out.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return out;
-    let soonest: Entry | undefined;
-    for (const entry of entries) {
-      const state = entry.health.state;
-      if (state.kind !== 'backingOff') continue;
-      const best = soonest?.health.state;
-      if (best?.kind !== 'backingOff' || state.until < best.until) soonest = entry;
-    }
+    const soonest = soonestBackingOff(entries);
     if (soonest === undefined) return out;
     this.#lastPromotion = now;
     soonest.health.claimProbe();
