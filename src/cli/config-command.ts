@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkConfig } from '../config/daemon-config.js';
+import { checkConfig } from '../config/check-config.js';
 import { configJsonSchemaText } from '../config/json-schema.js';
 import { getAt, parseKeyPath, setAt, unsetAt } from '../config/key-path.js';
 import { configSource, loadConfig, type ConfigSource } from '../config/load.js';
@@ -58,8 +58,8 @@ function parseValue(text: string): unknown {
   }
 }
 
-function show(source: ConfigSource, json: boolean): number {
-  const { config, path } = loadConfig(source);
+async function show(source: ConfigSource, json: boolean): Promise<number> {
+  const { config, path } = await loadConfig(source);
   if (json) out(JSON.stringify(config, null, 2));
   else {
     out(`# ${path ?? `embedded defaults (no file at ${source.path})`}`);
@@ -123,7 +123,7 @@ export function configCommand(args: readonly string[]): Promise<number> {
     });
 }
 
-function run(args: readonly string[]): number {
+async function run(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true });
   const [command, ...rest] = positionals;
   if (values.help === true || command === undefined) {
@@ -139,7 +139,7 @@ function run(args: readonly string[]): number {
       return show(source, values.json === true);
     case 'get': {
       if (rest[0] === undefined) usage('get needs a KEY');
-      const { config } = loadConfig(source);
+      const { config } = await loadConfig(source);
       const value = getAt(config, parseKeyPath(rest[0]));
       if (value === undefined) throw new ConfigError(rest[0], 'not set (and no default)');
       out(JSON.stringify(value, null, 2));

@@ -99,7 +99,7 @@ function commandLineUpstreams(args: QueryArgs, shared: SharedUpstreamOptions): U
   );
 }
 
-function setup(args: QueryArgs, logger: Logger): Setup {
+async function setup(args: QueryArgs, logger: Logger): Promise<Setup> {
   const base = {
     // Under the whole deadline, so a stalled connect or handshake is reported as such, not as a late answer.
     connectTimeoutMs: Math.min(
@@ -130,7 +130,7 @@ function setup(args: QueryArgs, logger: Logger): Setup {
       : args.authentication === 'required'
         ? 'strict'
         : 'opportunistic';
-  const config = buildDaemonConfig({ config: args.config, caFile: args.caFile, profile });
+  const config = await buildDaemonConfig({ config: args.config, caFile: args.caFile, profile });
   const timeoutMs = args.timeoutMs ?? config.timeoutMs;
   const extraCa = readCaFile(config.caFile, '--ca-file');
   const shared: SharedUpstreamOptions = {
@@ -213,7 +213,7 @@ async function run(args: QueryArgs): Promise<number> {
     level: 'error',
     write: (line) => process.stderr.write(`${line}\n`),
   });
-  const { upstreams, strategy, timeoutMs } = setup(args, logger);
+  const { upstreams, strategy, timeoutMs } = await setup(args, logger);
   const resolver = new Resolver({
     upstreams,
     strategy,

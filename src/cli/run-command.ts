@@ -91,7 +91,7 @@ export async function runCommand(values: RunValues): Promise<number> {
     logLevel: values['log-level'],
     profile: profileFlag(values),
   };
-  const config = buildDaemonConfig(flags);
+  const config = await buildDaemonConfig(flags);
   const logger = createLogger({ level: config.logLevel });
   if (config.configPath !== undefined) logger.info('configuration', { file: config.configPath });
   for (const warning of config.warnings) logger.warn(warning);

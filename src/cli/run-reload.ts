@@ -35,7 +35,7 @@ export function wireReload(
   const reload = (trigger: string): Promise<ReloadResult> => {
     const run = async (): Promise<ReloadResult> => {
       try {
-        const next = buildDaemonConfig(flags);
+        const next = await buildDaemonConfig(flags);
         const summary = await daemon.reload(next);
         const warnings = [...next.warnings, ...restartOnlyChanges(started, next)];
         for (const warning of warnings) logger.warn(warning);

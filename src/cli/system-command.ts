@@ -53,12 +53,17 @@ function platform(): ResolverPlatform {
 const reachable = (a: HostPort): HostPort =>
   a.host === '0.0.0.0' ? { ...a, host: '127.0.0.1' } : a.host === '::' ? { ...a, host: '::1' } : a;
 
-export function listenTargets(listen: readonly string[] | undefined, config: string | undefined): HostPort[] {
+export async function listenTargets(
+  listen: readonly string[] | undefined,
+  config: string | undefined,
+): Promise<HostPort[]> {
   if (listen !== undefined && listen.length > 0)
     return listen.map((l, i) => parseListenAddress(l, `--listen[${i}]`));
   const file = config ?? configFile('system');
   if (config !== undefined || existsSync(file))
-    return buildDaemonConfig({ config: file }).listen.map((l) => reachable({ host: l.host, port: l.port }));
+    return (await buildDaemonConfig({ config: file })).listen.map((l) =>
+      reachable({ host: l.host, port: l.port }),
+    );
   return [...DEFAULT_LISTEN];
 }
 
@@ -140,7 +145,7 @@ async function enable(values: { 'dry-run'?: boolean; listen?: string[]; config?:
   const dryRun = values['dry-run'] === true;
   if (!dryRun) requireAdmin();
   const env = resolverEnv(values.backend);
-  const servers = await answering(listenTargets(values.listen, values.config), dryRun);
+  const servers = await answering(await listenTargets(values.listen, values.config), dryRun);
   const { plan, backend, savesState, warnings } = await planEnable(env, servers);
   for (const w of warnings) out(`warning: ${w}\n`);
   if (dryRun) {
@@ -199,7 +204,7 @@ export async function systemCommand(args: readonly string[]): Promise<number> {
     case 'status':
       return systemStatus(
         resolverEnv(values.backend),
-        listenTargets(values.listen, values.config),
+        await listenTargets(values.listen, values.config),
         values.control,
       );
     default:

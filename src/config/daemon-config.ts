@@ -13,8 +13,7 @@ import { parseListenAddress, parseUpstreamAddress } from './addresses.js';
 import { DEFAULT_BACKOFF } from '../util/backoff.js';
 import { DEFAULT_LISTEN, DEFAULT_UPSTREAMS, DEFAULTS } from './defaults.js';
 import { configSource, loadConfig } from './load.js';
-import { validateConfig } from './validate.js';
-import { UpstreamEntrySchema, type ConfigFile, type UpstreamEntry, type UpstreamObject } from './schema.js';
+import type { ConfigFile, UpstreamEntry, UpstreamObject } from './schema.js';
 import { cacheConfig } from './cache-config.js';
 import { desktopConfig } from './desktop-config.js';
 import { listenTlsSpecs, tlsSettings } from './tls-config.js';
@@ -47,7 +46,7 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: st
 }
 
 /** An upstream entry of the (already validated) file as the daemon's spec. */
-function upstreamFromEntry(entry: UpstreamEntry, path: string): UpstreamSpec {
+export function upstreamFromEntry(entry: UpstreamEntry, path: string): UpstreamSpec {
   const o: UpstreamObject = typeof entry === 'string' ? { address: entry } : entry;
   const base = parseUpstreamAddress(o.address, `${path}.address`);
   const authName = o.authName === undefined ? base.authName : o.authName.trim();
@@ -60,14 +59,6 @@ function upstreamFromEntry(entry: UpstreamEntry, path: string): UpstreamSpec {
     ...(o.profile === undefined ? {} : { profile: o.profile }),
     ...(clearPort === undefined ? {} : { clearPort }),
   };
-}
-
-/** An upstream written inside another section (split DNS servers), checked against the same schema. */
-export function upstreamFromJson(value: unknown, path: string): UpstreamSpec {
-  const parsed = UpstreamEntrySchema.safeParse(value);
-  if (!parsed.success)
-    throw new ConfigError(path, 'expected "IP#PORT~NAME" or {"address", "port", "authName", "pins"}');
-  return upstreamFromEntry(parsed.data, path);
 }
 
 /** `fallback`: clear-text servers (`IP`, `IP@PORT`, `[V6]:PORT`; port 53) for the Opportunistic profile only. */
@@ -165,26 +156,28 @@ function settingWarnings(file: ConfigFile, warnings: string[]): void {
     );
 }
 
+/** Reads an upstream written inside another section (split DNS servers) against the schema. */
+export type UpstreamJsonParser = (value: unknown, path: string) => UpstreamSpec;
+
+/** The embedded defaults have no section holding upstreams, so nothing needs the schema's parser. */
+const noUpstreamsInDefaults: UpstreamJsonParser = (_value, path) => {
+  throw new ConfigError(path, 'an upstream here needs a configuration file');
+};
+
 /** The daemon's settings from the flags, the configuration file (see load.ts) and the embedded defaults. */
-export function buildDaemonConfig(flags: RunFlags, defaultPath?: string): DaemonConfig {
-  const { config, path } = loadConfig(configSource(flags.config, defaultPath));
-  return configFromFile(flags, config, path);
+export async function buildDaemonConfig(flags: RunFlags, defaultPath?: string): Promise<DaemonConfig> {
+  const { config, path } = await loadConfig(configSource(flags.config, defaultPath));
+  const parseUpstream =
+    path === undefined ? noUpstreamsInDefaults : (await import('./upstream-json.js')).upstreamFromJson;
+  return configFromFile(flags, config, path, parseUpstream);
 }
 
-export interface ConfigCheck {
-  readonly config: ConfigFile;
-  readonly daemon: DaemonConfig;
-  readonly warnings: readonly string[];
-}
-
-/** Every check the daemon would make at start, on a file's content (`config validate`, `config set`). */
-export function checkConfig(raw: unknown, path?: string): ConfigCheck {
-  const config = validateConfig(raw, path);
-  const daemon = configFromFile({}, config, path);
-  return { config, daemon, warnings: daemon.warnings };
-}
-
-function configFromFile(flags: RunFlags, file: ConfigFile, path: string | undefined): DaemonConfig {
+export function configFromFile(
+  flags: RunFlags,
+  file: ConfigFile,
+  path: string | undefined,
+  parseUpstream: UpstreamJsonParser,
+): DaemonConfig {
   const warnings: string[] = [];
   const listen = listenSpecs(flags, file);
   const profile = flags.profile ?? file.profile;
@@ -225,7 +218,7 @@ function configFromFile(flags: RunFlags, file: ConfigFile, path: string | undefi
     tls: tlsSettings(json, listenTls),
     cache: cacheConfig(json),
     // domains, followSystemDomains, watchNetwork, portal (src/config/desktop-config.ts)
-    desktop: desktopConfig(json, upstreamFromJson),
+    desktop: desktopConfig(json, parseUpstream),
     warnings,
   };
 }

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeCause } from '../errors.js';
 import { configFile, currentScope } from './paths.js';
+import { FILE_DEFAULTS } from './file-defaults.js';
 import type { ConfigFile } from './schema.js';
-import { validateConfig } from './validate.js';
 
 export interface ConfigSource {
   /** The file to read, or undefined for the embedded defaults. */
@@ -62,9 +62,14 @@ export interface LoadedConfig {
   readonly path: string | undefined;
 }
 
-export function loadConfig(source: ConfigSource): LoadedConfig {
+/**
+ * The file's settings, defaults filled in. The schema (zod, about 100 ms to load) is loaded only when there
+ * is a file: a daemon on the embedded defaults starts without it.
+ */
+export async function loadConfig(source: ConfigSource): Promise<LoadedConfig> {
   const text = readConfigText(source);
-  if (text === undefined) return { config: validateConfig({}), raw: {}, path: undefined };
+  if (text === undefined) return { config: FILE_DEFAULTS, raw: {}, path: undefined };
   const raw = parseConfigText(text, source.path) as Record<string, unknown>;
+  const { validateConfig } = await import('./validate.js');
   return { config: validateConfig(raw, source.path), raw, path: source.path };
 }

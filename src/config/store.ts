@@ -6,7 +6,7 @@
 import Conf from 'conf';
 import { basename, dirname, extname } from 'node:path';
 import { parseConfigText, readConfigText, type ConfigSource } from './load.js';
-import { checkConfig, type ConfigCheck } from './daemon-config.js';
+import { checkConfig, type ConfigCheck } from './check-config.js';
 
 export type RawConfig = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { parseAllowList } from '../server/allow-list.js';
 import type { ListenSpec } from '../server/daemon.js';
-import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../server/tls-service.js';
+import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../server/tls-settings.js';
 import { parseListenAddress } from './addresses.js';
 import { certDirOf } from './tls-cert-dir.js';
 

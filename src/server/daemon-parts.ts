@@ -9,7 +9,7 @@ import { ControlServer } from './control-server.js';
 import type { DaemonOptions, ListenSpec } from './daemon-types.js';
 import type { QueryContext } from './query-handler.js';
 import { TcpListener, type TcpLimits } from './tcp-listener.js';
-import { startTlsService, type TlsService } from './tls-service.js';
+import type { TlsService } from './tls-service.js';
 import type { ListenerStatus } from './tls-status.js';
 import { UdpListener } from './udp-listener.js';
 
@@ -62,6 +62,8 @@ export async function startTls(
   if (options.listenTls === undefined || options.listenTls.length === 0) return undefined;
   if (options.tls === undefined)
     throw new ConfigError('tls', 'listenTls is set but no TLS settings were given');
+  // Loaded only when a DoT listener is configured: most daemons never serve DoT.
+  const { startTlsService } = await import('./tls-service.js');
   return startTlsService(options.listenTls, options.tls, ctx, {
     clock,
     wallNow: options.wallNow,

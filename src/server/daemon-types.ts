@@ -15,7 +15,7 @@ import type { ServerCounters } from './query-handler.js';
 import type { ReloadOptions, ReloadSummary } from './reload.js';
 import type { StatusSection } from './status-snapshot.js';
 import type { TcpLimits } from './tcp-listener.js';
-import type { TlsSettings } from './tls-service.js';
+import type { TlsSettings } from './tls-settings.js';
 import type { ListenerStatus } from './tls-status.js';
 
 export interface ListenSpec {

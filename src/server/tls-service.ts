@@ -5,47 +5,16 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeCause } from '../errors.js';
-import { RESPONSE_PAD_BLOCK } from '../dns/server-options.js';
 import { spkiPin } from '../upstream/spki-pin.js';
 import type { Clock } from '../util/clock.js';
-import { DEFAULT_ALLOW, parseAllowList } from './allow-list.js';
+import { parseAllowList } from './allow-list.js';
 import type { QueryContext } from './query-handler.js';
-import { loadOrCreateSelfSigned, type CertKeyPem } from './self-signed-cert.js';
+import type { CertKeyPem } from './self-signed-cert.js';
 import { DEFAULT_TCP_LIMITS, type TcpLimits } from './stream-client.js';
-import { DEFAULT_TICKET_ROTATION_MS, readTicketSecret, TicketKeyRotator } from './ticket-keys.js';
+import { readTicketSecret, TicketKeyRotator } from './ticket-keys.js';
+import type { TlsSettings } from './tls-settings.js';
 import { TlsListener } from './tls-listener.js';
 import type { ListenerStatus, TlsCertificateStatus } from './tls-status.js';
-
-export interface TlsSettings {
-  /** PEM certificate (chain) and key file pairs; empty: a self-signed ECDSA certificate is generated. */
-  readonly certs: readonly { readonly cert: string; readonly key: string }[];
-  /** Pad answers to padded queries to a multiple of this (RFC 8467 sec. 4.1); 0 = off. @default 468 */
-  readonly padding: number;
-  /** A secret shared by instances that should resume each other's sessions. */
-  readonly ticketSecretFile?: string | undefined;
-  /** @default 3600000 */
-  readonly ticketRotationMs: number;
-  /** Networks (CIDR) allowed to connect. @default loopback only */
-  readonly allow: readonly string[];
-  /** @default 256 */
-  readonly maxConnections: number;
-  /** @default 32 */
-  readonly maxConnectionsPerClient: number;
-  /** Close a connection idle this long; announced by RFC 7828 keepalive. @default 10000 */
-  readonly idleTimeoutMs: number;
-  /** Where the generated certificate is kept (paths.ts dataDir/tls by default). */
-  readonly certDir: string;
-}
-
-export const DEFAULT_TLS_SETTINGS: Omit<TlsSettings, 'certDir'> = {
-  certs: [],
-  padding: RESPONSE_PAD_BLOCK,
-  ticketRotationMs: DEFAULT_TICKET_ROTATION_MS,
-  allow: DEFAULT_ALLOW,
-  maxConnections: 256,
-  maxConnectionsPerClient: 32,
-  idleTimeoutMs: 10_000,
-};
 
 export interface TlsListenSpec {
   readonly host: string;
@@ -114,6 +83,8 @@ async function loadCertificates(
       status: pairs.map((p, i) => describeCert(p.cert, 'config', settings.certs[i]?.cert ?? '')),
     };
   }
+  // node-forge (about 60 ms to load) only when a certificate has to be made or read back.
+  const { loadOrCreateSelfSigned } = await import('./self-signed-cert.js');
   const made = await loadOrCreateSelfSigned({
     dir: settings.certDir,
     ips: specs.map((s) => s.host),

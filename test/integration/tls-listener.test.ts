@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { callDaemon } from '../../src/cli/control-client.js';
 import { spkiPin } from '../../src/upstream/spki-pin.js';
-import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../../src/server/tls-service.js';
+import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../../src/server/tls-settings.js';
 import { buildQuery, parseAnswer, waitFor } from '../helpers/dns-messages.js';
 import { dotExchange } from '../helpers/dot-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';

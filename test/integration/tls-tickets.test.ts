@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../../src/server/tls-service.js';
+import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../../src/server/tls-settings.js';
 import { systemClock, type Clock, type Timer } from '../../src/util/clock.js';
 import { buildQuery, parseAnswer } from '../helpers/dns-messages.js';
 import { dotExchange } from '../helpers/dot-client.js';

@@ -19,15 +19,15 @@ describe('cache configuration', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('is on by default: 16 MiB, one day at most, no serve-stale', () => {
-    assert.deepEqual(buildDaemonConfig({}).cache, DEFAULT_CACHE_CONFIG);
+  it('is on by default: 16 MiB, one day at most, no serve-stale', async () => {
+    assert.deepEqual((await buildDaemonConfig({})).cache, DEFAULT_CACHE_CONFIG);
     assert.equal(DEFAULT_CACHE_CONFIG.enabled, true);
     assert.equal(DEFAULT_CACHE_CONFIG.maxBytes, 16 * 1024 * 1024);
     assert.equal(DEFAULT_CACHE_CONFIG.maxTtl, 86_400);
     assert.equal(DEFAULT_CACHE_CONFIG.serveStale, false);
   });
 
-  it('takes every key from the file', () => {
+  it('takes every key from the file', async () => {
     const cache = {
       enabled: false,
       maxEntries: 10,
@@ -38,7 +38,7 @@ describe('cache configuration', () => {
       serveStale: true,
       maxStaleAge: 3600,
     };
-    assert.deepEqual(withFile(cache).cache, cache);
+    assert.deepEqual((await withFile(cache)).cache, cache);
   });
 
   const bad: [unknown, RegExp][] = [
@@ -50,8 +50,8 @@ describe('cache configuration', () => {
     [true, /cache.*expected an object/],
   ];
   for (const [value, message] of bad) {
-    it(`refuses ${JSON.stringify(value)}, naming the key`, () => {
-      assert.throws(() => withFile(value), message);
+    it(`refuses ${JSON.stringify(value)}, naming the key`, async () => {
+      await assert.rejects(() => withFile(value), message);
     });
   }
 });

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildDaemonConfig, checkConfig } from '../../src/config/daemon-config.js';
+import { checkConfig } from '../../src/config/check-config.js';
+import { buildDaemonConfig } from '../../src/config/daemon-config.js';
+import { FILE_DEFAULTS } from '../../src/config/file-defaults.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { getAt, parseKeyPath, setAt, unsetAt } from '../../src/config/key-path.js';
 import { configSource, loadConfig } from '../../src/config/load.js';
@@ -110,6 +112,10 @@ const REFUSED: [string, unknown, RegExp][] = [
 ];
 
 describe('configuration schema', () => {
+  it('makes of an empty file exactly the defaults a daemon without a file starts on (file-defaults.ts)', () => {
+    assert.deepEqual(validateConfig({}), FILE_DEFAULTS);
+  });
+
   for (const [what, value, message] of INVALID) {
     it(`refuses ${what}: ${message.slice(0, 60)}`, () => {
       assert.throws(
@@ -185,7 +191,7 @@ describe('configuration schema', () => {
 });
 
 describe('configuration files', () => {
-  it('precedence: --config, then $DOTSTUB_CONFIG, then the scope file; a missing implicit file means the defaults', () => {
+  it('precedence: --config, then $DOTSTUB_CONFIG, then the scope file; a missing implicit file means the defaults', async () => {
     const dir = tmp();
     assert.deepEqual(configSource('/x.json', '/d.json'), { path: '/x.json', explicit: true });
     const saved = process.env.DOTSTUB_CONFIG;
@@ -198,19 +204,19 @@ describe('configuration files', () => {
       if (saved !== undefined) process.env.DOTSTUB_CONFIG = saved;
     }
     const missing = join(dir, 'none.json');
-    assert.equal(loadConfig({ path: missing, explicit: false }).path, undefined);
-    assert.throws(
+    assert.equal((await loadConfig({ path: missing, explicit: false })).path, undefined);
+    await assert.rejects(
       () => loadConfig({ path: missing, explicit: true }),
       /cannot read config file .*none\.json: .*ENOENT/,
     );
-    assert.equal(buildDaemonConfig({}, missing).configPath, undefined);
+    assert.equal((await buildDaemonConfig({}, missing)).configPath, undefined);
   });
 
-  it('a corrupt file is refused by the daemon and by `config set`, and left byte for byte', () => {
+  it('a corrupt file is refused by the daemon and by `config set`, and left byte for byte', async () => {
     const path = join(tmp(), 'config.json');
     const corrupt = '{"upstreams": [ "9.9.9.9#853~dns.quad9.net",\n';
     writeFileSync(path, corrupt, { mode: 0o600 });
-    assert.throws(
+    await assert.rejects(
       () => buildDaemonConfig({}, path),
       /^ConfigError: config file .*config\.json is not valid JSON: .*the file was left as it is/,
     );

@@ -55,8 +55,8 @@ describe('upstream addresses', () => {
 });
 
 describe('buildDaemonConfig', () => {
-  it('uses the embedded defaults: loopback port 53 and the public resolvers by name', () => {
-    const config = buildDaemonConfig({});
+  it('uses the embedded defaults: loopback port 53 and the public resolvers by name', async () => {
+    const config = await buildDaemonConfig({});
     assert.deepEqual(
       config.listen.map((l) => `${l.host}@${l.port}`),
       ['127.0.0.1@53', '::1@53'],
@@ -68,8 +68,8 @@ describe('buildDaemonConfig', () => {
     assert.ok(config.upstreams.every((u) => u.authName !== undefined));
   });
 
-  it('applies -K pins to every --upstream and warns about a single pin', () => {
-    const config = buildDaemonConfig({
+  it('applies -K pins to every --upstream and warns about a single pin', async () => {
+    const config = await buildDaemonConfig({
       upstream: ['127.0.0.1#8853', '127.0.0.2#8853~dot.test'],
       pin: [`pin-sha256="${PIN}"`],
     });
@@ -80,25 +80,28 @@ describe('buildDaemonConfig', () => {
     assert.match(config.warnings.join('\n'), /backup pin/);
   });
 
-  it('refuses a Strict upstream with neither pin nor name, saying how to fix it', () => {
-    assert.throws(
+  it('refuses a Strict upstream with neither pin nor name, saying how to fix it', async () => {
+    await assert.rejects(
       () => buildDaemonConfig({ upstream: ['127.0.0.1#8853'] }),
       /upstreams\[0\]: 127.0.0.1 has neither an authentication name nor a pin.*add ~NAME/,
     );
   });
 
-  it('refuses an upstream that is one of its own listen addresses', () => {
-    assert.throws(
+  it('refuses an upstream that is one of its own listen addresses', async () => {
+    await assert.rejects(
       () => buildDaemonConfig({ listen: ['127.0.0.1@8853'], upstream: ['127.0.0.1#8853~dot.test'] }),
       /one of dotstub's own listen addresses: forwarding to it would loop/,
     );
   });
 
-  it('refuses -K without --upstream', () => {
-    assert.throws(() => buildDaemonConfig({ pin: [`pin-sha256="${PIN}"`] }), /--pin: pins given with -K/);
+  it('refuses -K without --upstream', async () => {
+    await assert.rejects(
+      () => buildDaemonConfig({ pin: [`pin-sha256="${PIN}"`] }),
+      /--pin: pins given with -K/,
+    );
   });
 
-  it('reads a JSON file and names the bad field', () => {
+  it('reads a JSON file and names the bad field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dotstub-config-'));
     const good = join(dir, 'good.json');
     writeFileSync(
@@ -108,7 +111,7 @@ describe('buildDaemonConfig', () => {
         timeout: 2000,
       }),
     );
-    const config = buildDaemonConfig({ config: good });
+    const config = await buildDaemonConfig({ config: good });
     assert.equal(config.timeoutMs, 2000);
     assert.equal(config.upstreams[0]?.port, 8853);
     const bad = join(dir, 'bad.json');
@@ -116,15 +119,15 @@ describe('buildDaemonConfig', () => {
       bad,
       JSON.stringify({ upstreams: [{ address: '127.0.0.1', pins: ['pin-sha256="nope"'] }] }),
     );
-    assert.throws(
+    await assert.rejects(
       () => buildDaemonConfig({ config: bad }),
       /^ConfigError: upstreams\[0\]\.pins\[0\]: not a pin-sha256 value/,
     );
     const corrupt = join(dir, 'corrupt.json');
     writeFileSync(corrupt, '{"upstreams": [');
-    assert.throws(() => buildDaemonConfig({ config: corrupt }), /corrupt.json is not valid JSON/);
+    await assert.rejects(() => buildDaemonConfig({ config: corrupt }), /corrupt.json is not valid JSON/);
     writeFileSync(bad, JSON.stringify({ selection: 'random' }));
-    assert.throws(
+    await assert.rejects(
       () => buildDaemonConfig({ config: bad }),
       /selection: "random" is not one of round-robin, ordered/,
     );

@@ -15,8 +15,8 @@ function configFile(content: unknown): string {
 const build = (content: unknown) => buildDaemonConfig({ config: configFile(content) });
 
 describe('desktop config keys', () => {
-  it('reads split rules for a VPN (DoT with its own name) and a router (clear), and the portal settings', () => {
-    const { desktop } = build({
+  it('reads split rules for a VPN (DoT with its own name) and a router (clear), and the portal settings', async () => {
+    const { desktop } = await build({
       domains: [
         { suffix: 'Corp.Example.', servers: ['10.0.0.53#853~dns.corp.example'] },
         {
@@ -53,15 +53,15 @@ describe('desktop config keys', () => {
     assert.equal(desktop.portal.detectIntervalMs, 600_000);
   });
 
-  it('defaults: no rules, no system domains, no detection', () => {
-    const { desktop } = build({});
+  it('defaults: no rules, no system domains, no detection', async () => {
+    const { desktop } = await build({});
     assert.ok(desktop?.portal);
     assert.deepEqual(desktop.domains, []);
     assert.equal(desktop.followSystemDomains, false);
     assert.equal(desktop.portal.detect, undefined);
   });
 
-  it('names the key path, the bad value and what is accepted', () => {
+  it('names the key path, the bad value and what is accepted', async () => {
     const cases: [unknown, RegExp][] = [
       [{ domains: {} }, /domains: expected a list/],
       [
@@ -94,6 +94,6 @@ describe('desktop config keys', () => {
       [{ portal: { detectInterval: 5 } }, /portal\.detectInterval: 5 is not a whole number of ms from 10000/],
     ];
     for (const [content, message] of cases)
-      assert.throws(() => build(content), message, JSON.stringify(content));
+      await assert.rejects(() => build(content), message, JSON.stringify(content));
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { restartOnlyChanges } from '../../src/cli/run-reload.js';
-import { checkConfig } from '../../src/config/daemon-config.js';
+import { checkConfig } from '../../src/config/check-config.js';
 
 const daemon = (raw: unknown): ReturnType<typeof checkConfig>['daemon'] => checkConfig(raw).daemon;
 const upstreams = ['192.0.2.1#853~dns.example'];

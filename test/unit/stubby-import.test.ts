@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { checkConfig } from '../../src/config/daemon-config.js';
+import { checkConfig } from '../../src/config/check-config.js';
 import { importStubby } from '../../src/config/stubby-import.js';
 
 const fixture = (name: string): string =>
