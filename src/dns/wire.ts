@@ -66,13 +66,17 @@ function pointerTarget(buf: Buffer, pos: number, hops: number): number {
   return target;
 }
 
-/** Reads (and validates) a possibly compressed name at `offset`; returns where it ends in place. */
-function readName(buf: Buffer, offset: number, wantKey: boolean): { end: number; key: string } {
+/**
+ * Reads (and validates) a possibly compressed name at `offset`; returns where it ends in place. With
+ * `wantKey`, the name's key is left in keyScratch, keyLength octets long. No object per name: this runs for
+ * every record of every message.
+ */
+function readName(buf: Buffer, offset: number, wantKey: boolean): number {
   let pos = offset;
   let end = -1;
   let hops = 0;
   let wireLength = 0;
-  let keyLength = 0;
+  keyLength = 0;
   for (;;) {
     if (pos >= buf.length) throw new MalformedMessageError('name runs past the end');
     const len = buf[pos] ?? 0;
@@ -92,12 +96,23 @@ function readName(buf: Buffer, offset: number, wantKey: boolean): { end: number;
     if (wantKey) keyLength = lowerLabel(buf, pos + 1, len, keyLength);
     pos += len + 1;
   }
-  if (!wantKey) return { end, key: '' };
-  return { end, key: keyLength === 0 ? '.' : keyScratch.toString('latin1', 0, keyLength) };
+  return end;
 }
 
-/** Where a name's key is assembled: a name is at most 255 octets (RFC 1035 sec. 2.3.4). */
-const keyScratch = Buffer.alloc(256);
+/**
+ * Where a question's key is assembled: a name is at most 255 octets (RFC 1035 sec. 2.3.4), then
+ * `/TYPE/CLASS` in decimal.
+ */
+const keyScratch = Buffer.alloc(256 + 12);
+let keyLength = 0;
+
+/** Writes `/` and `n` in decimal at keyScratch[at]; returns the new end. */
+function appendNumber(at: number, n: number): number {
+  keyScratch[at++] = 0x2f;
+  const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : 5;
+  for (let i = digits - 1, v = n; i >= 0; i--, v = Math.floor(v / 10)) keyScratch[at + i] = 0x30 + (v % 10);
+  return at + digits;
+}
 
 /**
  * Copies a label, ASCII-only case folded (RFC 4343: other octets compare as they are), and its dot into
@@ -116,11 +131,14 @@ function lowerLabel(buf: Buffer, start: number, len: number, at: number): number
 }
 
 function readQuestion(buf: Buffer, offset: number): Question {
-  const { end: nameEnd, key } = readName(buf, offset, true);
+  const nameEnd = readName(buf, offset, true);
   if (nameEnd + 4 > buf.length) throw new MalformedMessageError('question runs past the end');
   const type = buf.readUInt16BE(nameEnd);
   const qclass = buf.readUInt16BE(nameEnd + 2);
-  return { start: offset, end: nameEnd + 4, type, qclass, key: `${key}/${type}/${qclass}` };
+  // The root is '.'; then `/type/class`, all in one string.
+  if (keyLength === 0) keyScratch[keyLength++] = 0x2e;
+  const length = appendNumber(appendNumber(keyLength, type), qclass);
+  return { start: offset, end: nameEnd + 4, type, qclass, key: keyScratch.toString('latin1', 0, length) };
 }
 
 function readOptions(buf: Buffer, start: number, end: number): EdnsOption[] {
@@ -140,38 +158,38 @@ function readOptions(buf: Buffer, start: number, end: number): EdnsOption[] {
   return options;
 }
 
-/** Walks every record; returns the OPT record if there is one, rejecting anything out of bounds. */
+/** Walks every record; returns where they end and the OPT record if there is one, rejecting anything out of bounds. */
 function readRecords(
   buf: Buffer,
   offset: number,
-  counts: readonly number[],
-): { end: number; opt?: OptRecord } {
+  ancount: number,
+  nscount: number,
+  arcount: number,
+): { end: number; opt: OptRecord | undefined } {
   let pos = offset;
   let opt: OptRecord | undefined;
-  for (let section = 0; section < 3; section++) {
-    const count = counts[section] ?? 0;
-    for (let i = 0; i < count; i++) {
-      const start = pos;
-      const nameEnd = readName(buf, pos, false).end;
-      if (nameEnd + 10 > buf.length) throw new MalformedMessageError('record header runs past the end');
-      const type = buf.readUInt16BE(nameEnd);
-      const rdlength = buf.readUInt16BE(nameEnd + 8);
-      pos = nameEnd + 10 + rdlength;
-      if (pos > buf.length) throw new MalformedMessageError('record data runs past the end');
-      if (type !== TYPE_OPT) continue;
-      // RFC 6891 sec. 6.1.1: one OPT, in the additional section, owned by the root.
-      if (section !== 2 || opt !== undefined || nameEnd !== start + 1)
-        throw new MalformedMessageError('misplaced or repeated OPT record');
-      opt = {
-        start,
-        end: pos,
-        udpSize: buf.readUInt16BE(nameEnd + 2),
-        ttlField: buf.readUInt32BE(nameEnd + 4),
-        options: readOptions(buf, nameEnd + 10, pos),
-      };
-    }
+  const total = ancount + nscount + arcount;
+  for (let i = 0; i < total; i++) {
+    const start = pos;
+    const nameEnd = readName(buf, pos, false);
+    if (nameEnd + 10 > buf.length) throw new MalformedMessageError('record header runs past the end');
+    const type = buf.readUInt16BE(nameEnd);
+    const rdlength = buf.readUInt16BE(nameEnd + 8);
+    pos = nameEnd + 10 + rdlength;
+    if (pos > buf.length) throw new MalformedMessageError('record data runs past the end');
+    if (type !== TYPE_OPT) continue;
+    // RFC 6891 sec. 6.1.1: one OPT, in the additional section, owned by the root.
+    if (i < ancount + nscount || opt !== undefined || nameEnd !== start + 1)
+      throw new MalformedMessageError('misplaced or repeated OPT record');
+    opt = {
+      start,
+      end: pos,
+      udpSize: buf.readUInt16BE(nameEnd + 2),
+      ttlField: buf.readUInt32BE(nameEnd + 4),
+      options: readOptions(buf, nameEnd + 10, pos),
+    };
   }
-  return opt === undefined ? { end: pos } : { end: pos, opt };
+  return { end: pos, opt };
 }
 
 /** Parses a whole message strictly: every count honoured, every byte accounted for, no trailing garbage. */
@@ -183,7 +201,7 @@ export function parseMessage(buf: Buffer): ParsedMessage {
   const arcount = buf.readUInt16BE(10);
   if (qdcount > 1) throw new MalformedMessageError('more than one question');
   const question = qdcount === 1 ? readQuestion(buf, HEADER_LENGTH) : undefined;
-  const records = readRecords(buf, question?.end ?? HEADER_LENGTH, [ancount, nscount, arcount]);
+  const records = readRecords(buf, question?.end ?? HEADER_LENGTH, ancount, nscount, arcount);
   if (records.end !== buf.length) throw new MalformedMessageError('trailing bytes after the last record');
   return {
     id: buf.readUInt16BE(0),

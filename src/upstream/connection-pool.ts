@@ -15,6 +15,8 @@ export interface PoolOptions {
   /** Opens, authenticates and wraps one connection; rejects with the reason it could not. */
   readonly connect: () => Promise<StreamConnection>;
   readonly onConnectionOpened?: (conn: StreamConnection) => void;
+  /** A query failed before any connection took it (no connection could be opened, or none freed up). */
+  readonly onFailedWaiting?: (err: Error) => void;
 }
 
 /** Queries that may wait for a free slot; beyond this the upstream reports busy at once. */
@@ -67,7 +69,9 @@ export class ConnectionPool {
       return;
     }
     this.#dispatchLater(query, msg, sink).catch((err: unknown) => {
-      sink.failed(err instanceof Error ? err : new Error(String(err)));
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#options.onFailedWaiting?.(error);
+      sink.failed(error);
     });
   }
 

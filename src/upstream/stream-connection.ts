@@ -14,7 +14,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
 import { InFlightTable } from './in-flight-table.js';
-import { isPadded, type ConnectionStats } from './upstream-stats.js';
+import { countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
 import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
 
 export type ConnectionState = 'open' | 'draining' | 'closed';
@@ -144,16 +144,15 @@ export class StreamConnection {
   /** Sends a client's query under our own ID; the matching answer (or the failure) goes to `sink`. */
   dispatch(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void {
     const { target } = this.#options;
-    if (this.#state !== 'open') {
-      sink.failed(new ConnectionClosedError(target, true));
-      return;
-    }
-    if (this.busy()) {
-      sink.failed(new UpstreamBusyError(target));
-      return;
-    }
-    if (sink.aborted) {
-      sink.failed(new QueryTimeoutError());
+    const counters = this.#options.stats?.counters;
+    if (this.#state !== 'open' || this.busy() || sink.aborted) {
+      const err = sink.aborted
+        ? new QueryTimeoutError()
+        : this.#state !== 'open'
+          ? new ConnectionClosedError(target, true)
+          : new UpstreamBusyError(target);
+      if (counters !== undefined) countFailure(counters, err);
+      sink.failed(err);
       return;
     }
     const id = this.#table.allocateId();
@@ -168,6 +167,7 @@ export class StreamConnection {
     const sentAt = this.#options.clock.now();
     const onAbort = (): void => {
       if (this.#table.remove(id) === undefined) return;
+      if (counters !== undefined) counters.timeouts++;
       sink.failed(new QueryTimeoutError(`no answer from ${target} in time`));
       this.#onAbandoned(sentAt);
       this.#options.events?.settled?.();
@@ -239,6 +239,7 @@ export class StreamConnection {
     this.#lastAnswerAt = this.#options.clock.now();
     this.#lastActivity = this.#lastAnswerAt;
     if (stats !== undefined) {
+      stats.counters.answers++;
       stats.rtt.add(this.#lastAnswerAt - entry.sentAt);
       stats.counters.lastAnswerAt = this.#lastAnswerAt;
       if (isPadded(msg)) stats.counters.paddedAnswers++;
@@ -318,7 +319,9 @@ export class StreamConnection {
     this.#countDeath(waiting);
     this.#state = 'closed';
     const cause = err ?? new Error('the connection closed');
+    const counters = this.#options.stats?.counters;
     for (const entry of this.#table.drain()) {
+      if (counters !== undefined) counters.failures++;
       entry.sink.removeEventListener('abort', entry.onAbort);
       entry.sink.failed(new ConnectionClosedError(this.#options.target, entry.reused, cause));
     }

@@ -9,12 +9,13 @@ import type { Logger } from '../util/logger.js';
 import { RttWindow } from '../util/rtt-window.js';
 import { ConnectionClosedError } from '../errors.js';
 import type { AbortLike } from '../util/deadline.js';
-import { CountedSink, sendAsPromise } from './attempt-sink.js';
+import { sendAsPromise } from './attempt-sink.js';
 import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
 import { connectTls, type SessionCache } from './tls-connect.js';
 import {
+  countFailure,
   handshakeFailureCause,
   newTlsUpstreamCounters,
   type ConnectionStats,
@@ -145,7 +146,14 @@ export class TlsUpstream implements Upstream {
         },
       });
     };
-    this.#pool = new ConnectionPool({ target: this.id, maxConnections: options.maxConnections, connect });
+    this.#pool = new ConnectionPool({
+      target: this.id,
+      maxConnections: options.maxConnections,
+      connect,
+      onFailedWaiting: (err) => {
+        countFailure(this.counters, err);
+      },
+    });
   }
 
   get privacy(): PrivacyLevel {
@@ -176,7 +184,8 @@ export class TlsUpstream implements Upstream {
 
   send(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void {
     this.counters.queries++;
-    this.#pool.dispatch(query, msg, new CountedSink(sink, this.counters));
+    // Answers, timeouts and failures are counted where they happen: the connection, or the pool's wait.
+    this.#pool.dispatch(query, msg, sink);
   }
 
   /**

@@ -3,7 +3,13 @@
  * showTCPStats and showTLSErrorCounters). The hot path only increments integers on plain objects made once
  * per upstream: no allocation per query.
  */
-import { AuthenticationError, ConnectError, ConnectTimeoutError, type AuthFailureReason } from '../errors.js';
+import {
+  AuthenticationError,
+  ConnectError,
+  ConnectTimeoutError,
+  QueryTimeoutError,
+  type AuthFailureReason,
+} from '../errors.js';
 import { OPTION_PADDING } from '../dns/edns.js';
 import type { ParsedMessage } from '../dns/wire.js';
 import type { RttWindow } from '../util/rtt-window.js';
@@ -30,6 +36,12 @@ export const HANDSHAKE_FAILURE_CAUSES: readonly HandshakeFailureCause[] = [
 
 /** What a StreamConnection records about itself into its upstream's counters. */
 export interface ConnectionCounters {
+  /** Queries answered (counted by the connection that got the answer). */
+  answers: number;
+  /** Queries that got no answer within their share of the deadline. */
+  timeouts: number;
+  /** Queries that failed otherwise (connection closed, busy, handshake failed). */
+  failures: number;
   /** Queries sent on a connection that had carried a query before (the pipelining at work). */
   connectionsReused: number;
   /** Connections that broke with bytes of ours still unsent. */
@@ -55,11 +67,6 @@ export interface ConnectionStats {
 
 export interface TlsUpstreamCounters extends ConnectionCounters {
   queries: number;
-  answers: number;
-  /** Queries that got no answer within their share of the deadline. */
-  timeouts: number;
-  /** Queries that failed otherwise (connection closed, busy, handshake failed). */
-  failures: number;
   connectionsOpened: number;
   resumptions: number;
   /** Connections used without authentication (Opportunistic only). */
@@ -121,4 +128,10 @@ export function isPadded(msg: ParsedMessage): boolean {
   if (options === undefined) return false;
   for (const option of options) if (option.code === OPTION_PADDING) return true;
   return false;
+}
+
+/** A query that failed: timed out, or anything else (the counters status shows per upstream). */
+export function countFailure(counters: ConnectionCounters, err: Error): void {
+  if (err instanceof QueryTimeoutError) counters.timeouts++;
+  else counters.failures++;
 }
