@@ -7,30 +7,45 @@ import { recordTtls } from '../dns/record-ttls.js';
 import { parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { UpstreamAnswer } from '../upstream/upstream.js';
 import type { QueryKey } from './cache-key.js';
-import { LruStore, type Sized } from './lru-store.js';
+import { LruStore, type LruNode } from './lru-store.js';
 import { partitionOf, type Partition } from './privacy.js';
 import { cachePlan, type EntryKind, type TtlLimits } from './ttl-policy.js';
 
-export interface CacheEntry extends Sized {
-  /** The query's cache key; flush(name) reads the name from it (made then, not per entry stored). */
-  readonly key: QueryKey;
-  readonly partition: Partition;
-  readonly kind: EntryKind;
-  readonly wire: Buffer;
-  /**
-   * The parsed answer, made on the first hit and kept from then on: an entry that is never hit (most of
-   * them, under many distinct names) holds no parse tree. Bench, unique names: peak 195 -> 180 MiB.
-   */
-  msg: ParsedMessage | undefined;
+/** Where a stored answer's TTL fields are, and the TTL each carried when stored. */
+interface TtlFields {
   readonly offsets: readonly number[];
   readonly ttls: readonly number[];
+}
+
+/**
+ * One stored answer. A class, so every entry has one shape; its LRU links live in it (lru-store.ts). What
+ * only a hit needs (the parse, the TTL fields) is made on the first hit: under many distinct names most
+ * entries are never hit, and each object they hold is work for the old generation's collector.
+ */
+export class CacheEntry implements LruNode {
+  lruKey: string | undefined = undefined;
+  older: LruNode | undefined = undefined;
+  newer: LruNode | undefined = undefined;
+  msg: ParsedMessage | undefined = undefined;
+  fields: TtlFields | undefined = undefined;
+  hits = 0;
+  prefetched = false;
+
+  constructor(
+    readonly partition: Partition,
+    readonly kind: EntryKind,
+    readonly wire: Buffer,
+    /** Clock milliseconds. */
+    readonly storedAt: number,
+    /** Whole seconds it was stored for. */
+    readonly lifetime: number,
+    readonly bytes: number,
+  ) {}
+
   /** Clock milliseconds. */
-  readonly storedAt: number;
-  readonly expiresAt: number;
-  /** Whole seconds it was stored for. */
-  readonly lifetime: number;
-  hits: number;
-  prefetched: boolean;
+  get expiresAt(): number {
+    return this.storedAt + this.lifetime * 1000;
+  }
 }
 
 export interface Lookup {
@@ -71,7 +86,7 @@ export class AnswerStore {
   lookup(key: QueryKey, partitions: readonly Partition[], now: number): Lookup | undefined {
     let stale: CacheEntry | undefined;
     for (const partition of partitions) {
-      const id = storeKey(partition, key.key);
+      const id = storeKey(partition, key);
       const entry = this.#lru.get(id);
       if (entry === undefined) continue;
       if (now < entry.expiresAt) return { entry, fresh: true };
@@ -99,42 +114,33 @@ export class AnswerStore {
     const extendedRcode = (upstream.msg.opt?.ttlField ?? 0) >>> 24;
     const plan = cachePlan(upstream.answer, records, extendedRcode, this.#limits);
     if (plan === undefined) return undefined;
-    const id = storeKey(partition, key.key);
+    const id = storeKey(partition, key);
     if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id) !== undefined) return undefined;
     const wire = shareableAnswer(upstream.answer, upstream.msg);
-    // Only the OPT record changed size: the TTL fields after it (if any) moved by the difference.
-    const optStart = upstream.msg.opt?.start ?? Infinity;
-    const shift = wire.length - upstream.answer.length;
-    const offsets = records.map((r) => (r.offset > optStart ? r.offset + shift : r.offset));
-    const entry: CacheEntry = {
-      key,
-      partition,
-      kind: plan.kind,
-      wire,
-      msg: undefined,
-      offsets,
-      ttls: plan.ttls,
-      storedAt: now,
-      expiresAt: now + plan.lifetime * 1000,
-      lifetime: plan.lifetime,
-      hits: 0,
-      prefetched: false,
-      bytes: wire.length + id.length * 2 + records.length * 16 + ENTRY_OVERHEAD,
-    };
+    const bytes = wire.length + id.length * 2 + records.length * 16 + ENTRY_OVERHEAD;
+    const entry = new CacheEntry(partition, plan.kind, wire, now, plan.lifetime, bytes);
     return this.#lru.set(id, entry) ? entry : undefined;
   }
 
   /** The entry as this client's answer: TTLs counted down by whole elapsed seconds, or all `staleTtl`. */
   answer(entry: CacheEntry, query: Buffer, queryMsg: ParsedMessage, now: number, staleTtl?: number): Buffer {
     const elapsed = Math.floor((now - entry.storedAt) / 1000);
-    const values = entry.ttls.map((t) => staleTtl ?? Math.max(0, t - elapsed));
-    entry.msg ??= parseMessage(entry.wire);
-    return answerForClient(entry.wire, entry.msg, { offsets: entry.offsets, values }, query, queryMsg);
+    const msg = (entry.msg ??= parseMessage(entry.wire));
+    const fields = (entry.fields ??= this.#ttlFields(entry.wire, msg));
+    const values = fields.ttls.map((t) => staleTtl ?? Math.max(0, t - elapsed));
+    return answerForClient(entry.wire, msg, { offsets: fields.offsets, values }, query, queryMsg);
+  }
+
+  /** The stored answer's TTL fields, planned as insert() planned them (the records are the same). */
+  #ttlFields(wire: Buffer, msg: ParsedMessage): TtlFields {
+    const records = recordTtls(wire, msg);
+    const plan = cachePlan(wire, records, (msg.opt?.ttlField ?? 0) >>> 24, this.#limits);
+    return { offsets: records.map((r) => r.offset), ttls: plan?.ttls ?? records.map((r) => r.ttl) };
   }
 
   /** Removes every entry, or those of one name (any type, class or partition); returns how many. */
   flush(name?: string): number {
-    return name === undefined ? this.#lru.clear() : this.#lru.deleteWhere((e) => e.key.name === name);
+    return name === undefined ? this.#lru.clear() : this.#lru.deleteWhere((_e, id) => nameOfId(id) === name);
   }
 }
 
@@ -144,4 +150,9 @@ export class AnswerStore {
  */
 function storeKey(partition: Partition, key: string): string {
   return partition === 'authenticated' ? key : `${key}#u`;
+}
+
+/** The lower-cased name (final dot kept) of an LRU key: what precedes `/TYPE/CLASS`, whatever follows. */
+function nameOfId(id: string): string {
+  return id.slice(0, id.lastIndexOf('/', id.lastIndexOf('/') - 1));
 }

@@ -12,23 +12,8 @@ const UNCACHED_TYPES: ReadonlySet<number> = new Set([251, 252, 253, 254]);
 const OPTION_CLIENT_SUBNET = 8;
 const DO_BIT = 0x8000;
 
-/** The cache key of one query. */
-export class QueryKey {
-  /** name/type/class, plus the flag bits when any is set: the same for every privacy partition. */
-  readonly key: string;
-  readonly #question: string;
-
-  constructor(question: string, bits: string) {
-    this.#question = question;
-    this.key = bits === '' ? question : `${question}|${bits}`;
-  }
-
-  /** The lower-cased name with its final dot, for flush(name); made only when an answer is stored. */
-  get name(): string {
-    const q = this.#question;
-    return q.slice(0, q.lastIndexOf('/', q.lastIndexOf('/') - 1));
-  }
-}
+/** name/type/class, plus `|` and the flag bits when any is set: the same for every privacy partition. */
+export type QueryKey = string;
 
 /** The cache key of a standard query, or undefined when its answer must not come from a cache. */
 export function queryKey(raw: Buffer, msg: ParsedMessage): QueryKey | undefined {
@@ -38,7 +23,7 @@ export function queryKey(raw: Buffer, msg: ParsedMessage): QueryKey | undefined 
   if (opt !== undefined) for (const o of opt.options) if (o.code === OPTION_CLIENT_SUBNET) return undefined;
   const dnssecOk = ((opt?.ttlField ?? 0) & DO_BIT) !== 0;
   const flags = (raw[3] ?? 0) & 0x30; // AD 0x20, CD 0x10
-  return new QueryKey(q.key, flags === 0 && !dnssecOk ? '' : `${dnssecOk ? 'do' : ''}${flags}`);
+  return flags === 0 && !dnssecOk ? q.key : `${q.key}|${dnssecOk ? 'do' : ''}${flags}`;
 }
 
 /** A user's name as the key spells it: lower case (ASCII only, RFC 4343), ending with a dot. */

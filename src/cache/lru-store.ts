@@ -1,31 +1,27 @@
 /**
- * A least-recently-used map bounded by entry count and by bytes: a Map from key to slot, and the slots in
- * a doubly linked list from the least to the most recently used. get, set and eviction are O(1).
+ * A least-recently-used map bounded by entry count and by bytes: a Map from key to entry, and the entries
+ * in a doubly linked list from the least to the most recently used. get, set and eviction are O(1).
  *
  * The list is ours, not the Map's insertion order: evicting through `map.keys().next()` walks over every
  * entry deleted since V8 last rehashed the table, so with each insert evicting one entry the cost grew
- * with the store (the profile of dotstub under unique names showed the insert path as the largest
- * JavaScript cost after the UDP send).
+ * with the store. The links live in the entries themselves (an intrusive list): under many distinct names
+ * every answer is stored and later evicted, and a separate slot object per entry was one more object for
+ * the old generation to collect.
  */
-export interface Sized {
+export interface LruNode {
   /** What the entry costs in memory, roughly: its bytes plus a fixed overhead. */
   readonly bytes: number;
+  /** Set by the store: the entry's key, and its neighbours toward the older and the newer end. */
+  lruKey?: string | undefined;
+  older?: LruNode | undefined;
+  newer?: LruNode | undefined;
 }
 
-interface Slot<V> {
-  readonly key: string;
-  readonly value: V;
-  /** Toward the least recently used end. */
-  older: Slot<V> | undefined;
-  /** Toward the most recently used end. */
-  newer: Slot<V> | undefined;
-}
-
-export class LruStore<V extends Sized> {
-  readonly #map = new Map<string, Slot<V>>();
-  /** The least recently used slot: the next to evict. */
-  #oldest: Slot<V> | undefined;
-  #newest: Slot<V> | undefined;
+export class LruStore<V extends LruNode> {
+  readonly #map = new Map<string, V>();
+  /** The least recently used entry: the next to evict. */
+  #oldest: V | undefined;
+  #newest: V | undefined;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   #bytes = 0;
@@ -46,50 +42,50 @@ export class LruStore<V extends Sized> {
 
   /** The entry, now the most recently used one. */
   get(key: string): V | undefined {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return undefined;
-    if (slot !== this.#newest) {
-      this.#unlink(slot);
-      this.#append(slot);
+    const entry = this.#map.get(key);
+    if (entry === undefined) return undefined;
+    if (entry !== this.#newest) {
+      this.#unlink(entry);
+      this.#append(entry);
     }
-    return slot.value;
+    return entry;
   }
 
   peek(key: string): V | undefined {
-    return this.#map.get(key)?.value;
+    return this.#map.get(key);
   }
 
   /** Stores (or replaces) the entry, then evicts the least recently used until both bounds hold. */
   set(key: string, value: V): boolean {
     this.delete(key);
     if (value.bytes > this.#maxBytes || this.#maxEntries === 0) return false;
-    const slot: Slot<V> = { key, value, older: undefined, newer: undefined };
-    this.#map.set(key, slot);
-    this.#append(slot);
+    value.lruKey = key;
+    this.#map.set(key, value);
+    this.#append(value);
     this.#bytes += value.bytes;
     while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       const oldest = this.#oldest;
-      if (oldest === undefined) break;
-      this.delete(oldest.key);
+      if (oldest?.lruKey === undefined) break;
+      this.delete(oldest.lruKey);
       this.evictions++;
     }
     return true;
   }
 
   delete(key: string): boolean {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return false;
+    const entry = this.#map.get(key);
+    if (entry === undefined) return false;
     this.#map.delete(key);
-    this.#unlink(slot);
-    this.#bytes -= slot.value.bytes;
+    this.#unlink(entry);
+    this.#bytes -= entry.bytes;
     return true;
   }
 
   /** Removes every entry `match` accepts; returns how many. */
   deleteWhere(match: (value: V, key: string) => boolean): number {
     let removed = 0;
-    for (const [key, slot] of this.#map) {
-      if (match(slot.value, key) && this.delete(key)) removed++;
+    for (const [key, entry] of this.#map) {
+      if (match(entry, key) && this.delete(key)) removed++;
     }
     return removed;
   }
@@ -103,20 +99,20 @@ export class LruStore<V extends Sized> {
     return n;
   }
 
-  #append(slot: Slot<V>): void {
-    slot.older = this.#newest;
-    slot.newer = undefined;
-    if (this.#newest === undefined) this.#oldest = slot;
-    else this.#newest.newer = slot;
-    this.#newest = slot;
+  #append(entry: V): void {
+    entry.older = this.#newest;
+    entry.newer = undefined;
+    if (this.#newest === undefined) this.#oldest = entry;
+    else this.#newest.newer = entry;
+    this.#newest = entry;
   }
 
-  #unlink(slot: Slot<V>): void {
-    if (slot.older === undefined) this.#oldest = slot.newer;
-    else slot.older.newer = slot.newer;
-    if (slot.newer === undefined) this.#newest = slot.older;
-    else slot.newer.older = slot.older;
-    slot.older = undefined;
-    slot.newer = undefined;
+  #unlink(entry: V): void {
+    if (entry.older === undefined) this.#oldest = entry.newer as V | undefined;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) this.#newest = entry.older as V | undefined;
+    else entry.newer.older = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
   }
 }

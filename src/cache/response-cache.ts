@@ -131,7 +131,7 @@ export class ResponseCache {
     msg: ParsedMessage,
     waiter: (outcome: Fetched, leader: boolean) => void,
   ): void {
-    const pending = this.#inFlight.get(key.key);
+    const pending = this.#inFlight.get(key);
     if (pending === undefined) {
       this.#fetch(key, query, msg, (outcome) => {
         waiter(outcome, true);
@@ -160,7 +160,7 @@ export class ResponseCache {
     if (result !== undefined && !failed(result)) return result;
     // RFC 8767 sec. 5: no (good) answer in time; the refresh goes on and updates the cache when it lands.
     this.#counters.staleServed++;
-    this.#logger.debug('served stale', { q: key.key });
+    this.#logger.debug('served stale', { q: key });
     return { answer: this.#store.answer(stale, query, msg, this.#clock.now(), this.#tuning.staleTtl) };
   }
 
@@ -183,23 +183,23 @@ export class ResponseCache {
   #fetch(key: QueryKey, query: Buffer, msg: ParsedMessage, first: (outcome: Fetched) => void): void {
     const generation = this.#generation;
     const fetch: Fetch = { waiters: [first] };
-    this.#inFlight.set(key.key, fetch);
+    this.#inFlight.set(key, fetch);
     this.#resolver.dispatch(query, msg, (result) => {
-      if (this.#inFlight.get(key.key) === fetch) this.#inFlight.delete(key.key);
+      if (this.#inFlight.get(key) === fetch) this.#inFlight.delete(key);
       let entry: CacheEntry | undefined;
       try {
         if (result.via !== undefined && generation === this.#generation)
           entry = this.#store.insert(key, result.via.answer, this.#partitions, this.#clock.now());
       } catch (err) {
         // Not stored, but every waiting client still gets the answer.
-        this.#logger.error('could not store an answer', { q: key.key, cause: String(err) });
+        this.#logger.error('could not store an answer', { q: key, cause: String(err) });
       }
       const outcome: Fetched = { result, entry };
       for (const waiter of fetch.waiters) {
         try {
           waiter(outcome);
         } catch (err) {
-          this.#logger.error('could not answer a waiting client', { q: key.key, cause: String(err) });
+          this.#logger.error('could not answer a waiting client', { q: key, cause: String(err) });
         }
       }
     });
@@ -223,14 +223,14 @@ export class ResponseCache {
     if (!this.#config.prefetch || entry.prefetched || entry.kind === 'servfail') return;
     if (entry.hits < this.#tuning.prefetchMinHits) return;
     if (entry.expiresAt - now > entry.lifetime * 1000 * this.#tuning.prefetchWindow) return;
-    if (this.#inFlight.has(key.key)) return;
+    if (this.#inFlight.has(key)) return;
     entry.prefetched = true;
     this.#counters.prefetches++;
     // The client's bytes may be reused by its listener once answered: the refresh keeps its own copy.
     const copy = Buffer.from(query);
     this.#fetch(key, copy, msg, (outcome) => {
       if (outcome.result.error !== undefined)
-        this.#logger.debug('prefetch failed', { q: key.key, cause: outcome.result.error.message });
+        this.#logger.debug('prefetch failed', { q: key, cause: outcome.result.error.message });
     });
   }
 
