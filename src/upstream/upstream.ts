@@ -65,7 +65,7 @@ export interface AttemptSink extends AbortLike {
 }
 
 export interface ExchangeOptions {
-  /** The attempt's deadline: an AbortSignal, or the resolver's cheaper QueryDeadline. */
+  /** The attempt's deadline: an AbortSignal, or the resolver's Attempt (src/resolver/attempt.ts). */
   readonly signal: AbortLike;
 }
 

@@ -1,0 +1,56 @@
+// A bare Node.js DNS forwarder, for scale only: UDP in, one pipelined TLS connection out, raw buffers, no
+// parsing, no authentication (rejectUnauthorized: false), no timeouts, no cache. It is what the runtime
+// costs with nothing of dotstub's work on top, so the floor the targets of the speed issue can be read
+// against on a given machine. Run it in dotstub's place, with the same arguments:
+//   DOTSTUB_BENCH_MAIN=scripts/bench-lib/bare-forwarder.mjs scripts/bench --short --only dotstub
+// Never use it as a resolver: it checks nothing.
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:tls';
+
+const argv = process.argv;
+const listenPort = Number(argv[argv.indexOf('--listen') + 1].split('@')[1]);
+const upstreamPort = Number(argv[argv.indexOf('--upstream') + 1].split('#')[1].split('~')[0]);
+
+const udp = createSocket('udp4');
+/** By our ID on the TLS connection: the client's ID, port and address. */
+const waiting = new Array(65536);
+let nextId = 0;
+let pending = Buffer.alloc(0);
+let queued = [];
+
+const tls = connect({ host: '127.0.0.1', port: upstreamPort, rejectUnauthorized: false });
+tls.on('data', (chunk) => {
+  pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+  while (pending.length >= 2) {
+    const length = pending.readUInt16BE(0);
+    if (pending.length < length + 2) break;
+    const answer = pending.subarray(2, 2 + length);
+    pending = pending.subarray(2 + length);
+    const client = waiting[answer.readUInt16BE(0)];
+    if (client === undefined) continue;
+    waiting[answer.readUInt16BE(0)] = undefined;
+    answer.writeUInt16BE(client.id, 0);
+    udp.send(answer, client.port, client.address);
+  }
+});
+
+const flush = () => {
+  const frames = Buffer.concat(queued);
+  queued = [];
+  tls.write(frames);
+};
+
+udp.on('message', (query, rinfo) => {
+  nextId = (nextId + 1) & 0xffff;
+  waiting[nextId] = { id: query.readUInt16BE(0), port: rinfo.port, address: rinfo.address };
+  const frame = Buffer.allocUnsafe(query.length + 2);
+  frame.writeUInt16BE(query.length, 0);
+  query.copy(frame, 2);
+  frame.writeUInt16BE(nextId, 2);
+  if (queued.length === 0) setImmediate(flush);
+  queued.push(frame);
+});
+udp.bind(listenPort, '127.0.0.1');
+
+// Exit on the bench's SIGTERM through process.exit, so --cpu-prof can write its profile.
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
