@@ -7,6 +7,7 @@ import { recordTtls } from '../dns/record-ttls.js';
 import { parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { UpstreamAnswer } from '../upstream/upstream.js';
 import type { QueryKey } from './cache-key.js';
+import { Doorkeeper } from './doorkeeper.js';
 import { LruStore, type LruNode } from './lru-store.js';
 import { partitionOf, type Partition } from './privacy.js';
 import { cachePlan, type EntryKind, type TtlLimits } from './ttl-policy.js';
@@ -62,6 +63,9 @@ const ENTRY_OVERHEAD = 1200;
 
 export class AnswerStore {
   readonly #lru: LruStore<CacheEntry>;
+  readonly #doorkeeper = new Doorkeeper();
+  /** Answers not stored because they would have pushed out a live one on their first sight. */
+  declined = 0;
   readonly #limits: TtlLimits;
   /** Milliseconds past expiry an entry is kept for serve-stale; 0 without it. */
   readonly #staleMs: number;
@@ -108,18 +112,40 @@ export class AnswerStore {
   ): CacheEntry | undefined {
     const partition = partitionOf(upstream);
     if (!partitions.includes(partition)) return undefined;
-    // Planned on the upstream's own parse, before any copy: most answers under many names are stored, and a
-    // second parse of the copy cost as much as the rest of the insert.
-    const records = recordTtls(upstream.answer, upstream.msg);
-    const extendedRcode = (upstream.msg.opt?.ttlField ?? 0) >>> 24;
-    const plan = cachePlan(upstream.answer, records, extendedRcode, this.#limits);
-    if (plan === undefined) return undefined;
     const id = storeKey(partition, key);
+    const { msg } = upstream;
+    const recordCount = msg.ancount + msg.nscount + msg.arcount;
+    // Decided before any work on the answer (under a scan of new names most answers stop here), for the
+    // answers the TTL policy could store: no TC, and NOERROR, SERVFAIL or NXDOMAIN (ttl-policy.ts).
+    const rcode = (upstream.answer[3] ?? 0) & 0x0f;
+    if (((upstream.answer[2] ?? 0) & 0x02) !== 0 || (rcode !== 0 && rcode !== 2 && rcode !== 3))
+      return undefined;
+    if (!this.#admit(id, upstream.answer.length + id.length * 2 + recordCount * 16 + ENTRY_OVERHEAD, now))
+      return undefined;
+    // Planned on the upstream's own parse, before any copy: a second parse of the copy cost as much as the
+    // rest of the insert.
+    const records = recordTtls(upstream.answer, msg);
+    const plan = cachePlan(upstream.answer, records, (msg.opt?.ttlField ?? 0) >>> 24, this.#limits);
+    if (plan === undefined) return undefined;
     if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id) !== undefined) return undefined;
     const wire = shareableAnswer(upstream.answer, upstream.msg);
     const bytes = wire.length + id.length * 2 + records.length * 16 + ENTRY_OVERHEAD;
     const entry = new CacheEntry(partition, plan.kind, wire, now, plan.lifetime, bytes);
     return this.#lru.set(id, entry) ? entry : undefined;
+  }
+
+  /**
+   * Whether to store an answer of about `bytes` under `id`. Always while there is room, or when the entry
+   * it would push out has expired (beyond serve-stale's window); when it would push out a live one, only if
+   * this key was asked for recently (doorkeeper.ts): a name asked once does not evict a name in use.
+   */
+  #admit(id: string, bytes: number, now: number): boolean {
+    if (!this.#lru.wouldEvict(bytes)) return true;
+    const oldest = this.#lru.oldest;
+    if (oldest === undefined || now >= oldest.expiresAt + this.#staleMs) return true;
+    if (this.#doorkeeper.seenOrAdd(id)) return true;
+    this.declined++;
+    return false;
   }
 
   /** The entry as this client's answer: TTLs counted down by whole elapsed seconds, or all `staleTtl`. */

@@ -55,6 +55,16 @@ export class LruStore<V extends LruNode> {
     return this.#map.get(key);
   }
 
+  /** The least recently used entry: the one the next eviction takes. */
+  get oldest(): V | undefined {
+    return this.#oldest;
+  }
+
+  /** True when storing an entry of `bytes` would evict another. */
+  wouldEvict(bytes: number): boolean {
+    return this.#map.size + 1 > this.#maxEntries || this.#bytes + bytes > this.#maxBytes;
+  }
+
   /** Stores (or replaces) the entry, then evicts the least recently used until both bounds hold. */
   set(key: string, value: V): boolean {
     this.delete(key);

@@ -39,6 +39,8 @@ export interface CacheStats {
   prefetches: number;
   staleServed: number;
   evictions: number;
+  /** Answers not stored on their first sight because they would have pushed out a live one. */
+  declined: number;
   coalesced: number;
   flushes: number;
 }
@@ -258,6 +260,7 @@ export class ResponseCache {
       entries: this.#store.size,
       bytes: this.#store.bytes,
       evictions: this.#store.evictions,
+      declined: this.#store.declined,
       ...this.#counters,
     };
   }

@@ -5,7 +5,8 @@ import { callDaemon } from './control-client.js';
 export const CACHE_USAGE = `usage: dotstub cache flush [NAME] [--control SOCKET]
        dotstub cache stats [--json] [--control SOCKET]
   flush         empty the cache, or drop every type of one NAME
-  stats         entries, memory, hits, misses, prefetches, stale answers served, evictions, coalesced queries`;
+  stats         entries, memory, hits, misses, prefetches, stale answers served, evictions, answers not
+                stored (asked once while the cache was full of live answers), coalesced queries`;
 
 interface Stats {
   enabled: boolean;
@@ -16,6 +17,7 @@ interface Stats {
   prefetches?: number;
   staleServed?: number;
   evictions?: number;
+  declined?: number;
   coalesced?: number;
   flushes?: number;
 }
@@ -34,6 +36,7 @@ function statsText(s: Stats): string {
     ['prefetches', String(s.prefetches ?? 0)],
     ['stale served', String(s.staleServed ?? 0)],
     ['evictions', String(s.evictions ?? 0)],
+    ['not stored', String(s.declined ?? 0)],
     ['coalesced', String(s.coalesced ?? 0)],
     ['flushes', String(s.flushes ?? 0)],
   ];

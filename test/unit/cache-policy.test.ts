@@ -1,6 +1,7 @@
 // RFC 2308 / RFC 2181 TTL policy, table-driven, and the LRU store's bounds.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Doorkeeper } from '../../src/cache/doorkeeper.js';
 import { LruStore } from '../../src/cache/lru-store.js';
 import { cachePlan } from '../../src/cache/ttl-policy.js';
 import { recordTtls } from '../../src/dns/record-ttls.js';
@@ -128,5 +129,24 @@ describe('LRU store', () => {
       1,
     );
     assert.equal(lru.bytes, 0);
+  });
+});
+
+describe('doorkeeper (admission filter)', () => {
+  it('says a key is new once, then seen; forgets everything after taking its capacity', () => {
+    const d = new Doorkeeper(1000);
+    assert.equal(d.seenOrAdd('a.example./1/1'), false);
+    assert.equal(d.seenOrAdd('a.example./1/1'), true);
+    assert.equal(d.seenOrAdd('a.example./28/1'), false, 'another type is another key');
+    for (let i = 0; i < 998; i++) d.seenOrAdd(`filler${i}.example./1/1`);
+    assert.equal(d.seenOrAdd('a.example./1/1'), false, 'emptied after 1000 new keys');
+  });
+
+  it('mistakes few new keys for seen ones at its default capacity', () => {
+    const d = new Doorkeeper();
+    for (let i = 0; i < 99_000; i++) d.seenOrAdd(`q${i}-max.h${i % 3000}.bench.test./1/1`);
+    let wrong = 0;
+    for (let i = 0; i < 1000; i++) if (d.seenOrAdd(`other${i}.example./1/1`)) wrong++;
+    assert.ok(wrong < 30, `${wrong} of 1000 unseen keys were taken for seen ones`);
   });
 });

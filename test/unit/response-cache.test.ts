@@ -191,15 +191,47 @@ describe('response cache', () => {
 
   it('stays within a small memory bound, evicting the least recently used answers', async () => {
     const t = setup({ maxBytes: 6000 });
-    for (let i = 0; i < 20; i++) await t.ask(`n${i}.example`);
+    // Each name twice: when the cache is full of live answers, a name is stored on its second sight.
+    for (let i = 0; i < 20; i++) for (let n = 0; n < 2; n++) await t.ask(`n${i}.example`);
     const stats = t.cache.stats();
     assert.ok(stats.bytes <= 6000, `${stats.bytes} bytes`);
     assert.ok(stats.entries >= 3 && stats.entries < 20, `${stats.entries} entries`);
     assert.equal(stats.evictions, 20 - stats.entries);
+    const calls = t.calls.length;
     await t.ask('n19.example');
-    assert.equal(t.calls.length, 20, 'the newest is still there');
+    assert.equal(t.calls.length, calls, 'the newest is still there');
     await t.ask('n0.example');
-    assert.equal(t.calls.length, 21, 'the oldest was evicted');
+    assert.equal(t.calls.length, calls + 1, 'the oldest was evicted');
+  });
+
+  it('keeps its live answers through a scan of names asked once (admission on second sight)', async () => {
+    const t = setup({ maxBytes: 6000, prefetch: false });
+    // The first few fill the cache; the rest are refused in turn (they were asked once).
+    for (let i = 0; i < 20; i++) await t.ask(`used${i}.example`);
+    const { entries: kept, declined } = t.cache.stats();
+    assert.ok(kept >= 3 && declined === 20 - kept, `${kept} stored, ${declined} not`);
+    const before = t.calls.length;
+    for (let i = 0; i < 50; i++) await t.ask(`scan${i}.example`);
+    const stats = t.cache.stats();
+    assert.equal(stats.declined - declined, 50, 'no name of the scan was stored');
+    assert.equal(stats.entries, kept);
+    assert.equal(stats.evictions, 0);
+    await t.ask('used0.example');
+    assert.equal(t.calls.length, before + 50, 'the answers in use are still served from the cache');
+    await t.ask('scan7.example');
+    await t.ask('scan7.example');
+    assert.equal(t.calls.length, before + 51, 'a scanned name asked again is stored, then served');
+  });
+
+  it('stores a new name at once when the answer it would push out has expired', async () => {
+    const t = setup({ maxBytes: 6000, prefetch: false });
+    for (let i = 0; i < 20; i++) await t.ask(`old${i}.example`);
+    const { declined } = t.cache.stats();
+    t.clock.advance(301_000); // every stored answer (TTL 300) has expired
+    await t.ask('new.example');
+    await t.ask('new.example');
+    assert.equal(t.cache.stats().declined, declined);
+    assert.equal(t.calls.filter((q) => q.includes('new')).length, 1, 'stored on its first sight');
   });
 
   it('coalesces identical questions in flight into one resolution, each client with its own ID', async () => {
