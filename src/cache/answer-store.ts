@@ -117,9 +117,7 @@ export class AnswerStore {
     const recordCount = msg.ancount + msg.nscount + msg.arcount;
     // Decided before any work on the answer (under a scan of new names most answers stop here), for the
     // answers the TTL policy could store: no TC, and NOERROR, SERVFAIL or NXDOMAIN (ttl-policy.ts).
-    const rcode = (upstream.answer[3] ?? 0) & 0x0f;
-    if (((upstream.answer[2] ?? 0) & 0x02) !== 0 || (rcode !== 0 && rcode !== 2 && rcode !== 3))
-      return undefined;
+    if (!storableHeader(upstream.answer)) return undefined;
     if (!this.#admit(id, upstream.answer.length + id.length * 2 + recordCount * 16 + ENTRY_OVERHEAD, now))
       return undefined;
     // Planned on the upstream's own parse, before any copy: a second parse of the copy cost as much as the
@@ -181,4 +179,10 @@ function storeKey(partition: Partition, key: string): string {
 /** The lower-cased name (final dot kept) of an LRU key: what precedes `/TYPE/CLASS`, whatever follows. */
 function nameOfId(id: string): string {
   return id.slice(0, id.lastIndexOf('/', id.lastIndexOf('/') - 1));
+}
+
+/** No TC, and NOERROR, SERVFAIL or NXDOMAIN: the answers ttl-policy.ts may store, told by the header alone. */
+function storableHeader(answer: Buffer): boolean {
+  const rcode = (answer[3] ?? 0) & 0x0f;
+  return ((answer[2] ?? 0) & 0x02) === 0 && (rcode === 0 || rcode === 2 || rcode === 3);
 }
