@@ -8,7 +8,8 @@ import { start, freePort } from './procs.mjs';
 import { AUTH_NAME } from './setup.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const DOTSTUB_MAIN = join(ROOT, 'dist/src/cli/main.js');
+// What the package's `dotstub` bin runs: the bundle of the compiled CLI (scripts/bundle.mjs).
+export const DOTSTUB_MAIN = join(ROOT, 'dist/src/cli/dotstub.mjs');
 
 function dotstub(ctx, dir, port) {
   // DOTSTUB_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles dotstub under the same load;
