@@ -3,7 +3,7 @@
  * `timeout`), failing over on any transport failure, and answer SERVFAIL when nothing works: promptly,
  * never silence (RFC 8310 sec. 5: in Strict, a hard failure and nothing in clear).
  */
-import { AllUpstreamsFailedError, ConnectionClosedError, describeCause, isRetryable } from '../errors.js';
+import { AllUpstreamsFailedError, ConnectionClosedError, describeCause } from '../errors.js';
 import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { localZoneAnswer } from '../dns/local-zone.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
@@ -17,6 +17,7 @@ import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './at
 import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
 import { attemptStart, type SelectionStrategy } from './selection.js';
 import { nameOfKey } from './split-routes.js';
+import { recordFailure } from './record-failure.js';
 import { UpstreamHealth } from './upstream-health.js';
 
 export interface ResolverOptions {
@@ -232,7 +233,7 @@ export class Resolver {
         return;
       }
     }
-    const error = this.#recordFailure(entry, failure);
+    const error = recordFailure(entry, failure, this.#options.clock, this.#options.logger);
     (job.errors ??= []).push(error);
     // RFC 7766 sec. 6.2.4: a query lost with a connection that was working is sent again on a new one,
     // up to twice per upstream (the new connection may be closed by the same server limit in turn).
@@ -290,38 +291,6 @@ export class Resolver {
     this.#lastPromotion = now;
     soonest.health.claimProbe();
     return [soonest];
-  }
-
-  #recordFailure(entry: Entry, err: unknown): Error {
-    const error = err instanceof Error ? err : new Error(String(err));
-    const { logger, clock } = this.#options;
-    if (!isRetryable(error)) {
-      logger.error('unexpected failure forwarding a query', {
-        upstream: entry.upstream.id,
-        cause: describeCause(error),
-      });
-      return error;
-    }
-    if (entry.health.failed(error, clock.now())) {
-      const state = entry.health.state;
-      const waitMs = state.kind === 'backingOff' ? state.until - clock.now() : 0;
-      // One line per upstream per backoff step: while every upstream is down, probes are promoted about once
-      // a second, so a fixed interval would log that often for the whole outage (openwrt/packages#13726).
-      logger.rateLimited(
-        'warn',
-        `backoff:${entry.upstream.id}`,
-        Math.max(1000, waitMs),
-        'upstream failed; backing off',
-        {
-          upstream: entry.upstream.id,
-          retry_in_s: (waitMs / 1000).toFixed(1),
-          cause: error.message,
-        },
-      );
-    } else {
-      logger.debug('upstream attempt failed', { upstream: entry.upstream.id, cause: error.message });
-    }
-    return error;
   }
 
   #servfail(query: Buffer, msg: ParsedMessage, error: Error | undefined): ResolveResult {

@@ -51,17 +51,6 @@ export interface QueryContext {
   readonly logger: Logger;
 }
 
-/** The promise form of handleQuery(). */
-export function answerQuery(
-  raw: Buffer,
-  transport: ClientTransport,
-  ctx: QueryContext,
-): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    handleQuery(raw, transport, ctx, resolve);
-  });
-}
-
 /**
  * Calls `reply` once with the answer to send back, or undefined to send nothing (no readable header, or
  * not a query). Synchronously for what is answered here or from the cache.

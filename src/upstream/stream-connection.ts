@@ -10,7 +10,8 @@ import { ConnectionClosedError, ProtocolError, QueryTimeoutError, UpstreamBusyEr
 import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';
 import { encodeFrames, FrameDecoder } from '../dns/length-prefix.js';
 import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
-import type { Clock, Timer } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { ActivityTimer } from '../util/activity-timer.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
 import { InFlightTable } from './in-flight-table.js';
@@ -70,15 +71,11 @@ export class StreamConnection {
   readonly #options: StreamConnectionOptions;
   readonly #table = new InFlightTable<Waiting>();
   readonly #decoder = new FrameDecoder();
-  readonly #timer: Timer;
+  readonly #timer: ActivityTimer;
   readonly #closed = deferred<undefined>();
   #state: ConnectionState = 'open';
   #queriesSent = 0;
   #lastAnswerAt: number;
-  /** The last query sent or answer received: the stall and idle timers count from it. */
-  #lastActivity: number;
-  /** When the timer fires next. */
-  #timerDue: number;
   #serverIdleMs: number | undefined;
   #ours = false;
   /** Queries written in this event-loop turn, sent together by #flush. */
@@ -95,11 +92,9 @@ export class StreamConnection {
     this.#socket = socket;
     this.#options = options;
     this.#lastAnswerAt = options.clock.now();
-    this.#lastActivity = this.#lastAnswerAt;
-    this.#timerDue = this.#lastAnswerAt + options.idleTimeoutMs;
-    this.#timer = options.clock.setTimeout(() => {
+    this.#timer = new ActivityTimer(options.clock, options.idleTimeoutMs, () => {
       this.#onTimer();
-    }, options.idleTimeoutMs);
+    });
     socket.on('data', (chunk: Buffer) => {
       this.#onData(chunk);
     });
@@ -175,11 +170,9 @@ export class StreamConnection {
     sink.addEventListener('abort', onAbort, { once: true });
     this.#table.add(id, { key: msg.question?.key ?? '', sentAt, reused, sink, onAbort });
     this.#queriesSent++;
-    this.#lastActivity = sentAt;
-    // The timer is re-armed only when the connection turns busy or idle, and only to fire earlier; otherwise
-    // it checks #lastActivity when it fires (a refresh per query and per answer cost a clearTimeout and a
-    // setTimeout each).
-    if (this.#table.size === 1) this.#fireBy(sentAt + this.#options.stallTimeoutMs + STALL_GRACE_MS, sentAt);
+    this.#timer.touch(sentAt);
+    // Turning busy may shorten the limit (stall instead of idle): see util/activity-timer.ts.
+    if (this.#table.size === 1) this.#timer.fireBy(this.#options.stallTimeoutMs + STALL_GRACE_MS);
     this.#enqueue(wire);
   }
 
@@ -237,7 +230,7 @@ export class StreamConnection {
       return;
     }
     this.#lastAnswerAt = this.#options.clock.now();
-    this.#lastActivity = this.#lastAnswerAt;
+    this.#timer.touch(this.#lastAnswerAt);
     if (stats !== undefined) {
       stats.counters.answers++;
       stats.rtt.add(this.#lastAnswerAt - entry.sentAt);
@@ -249,7 +242,7 @@ export class StreamConnection {
     entry.sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
     if (this.#table.size === 0) {
       if (this.#state === 'draining') this.#endGracefully();
-      else this.#fireBy(this.#lastAnswerAt + this.#idleMs(), this.#lastAnswerAt);
+      else this.#timer.fireBy(this.#idleMs());
     }
     this.#options.events?.settled?.();
   }
@@ -276,24 +269,11 @@ export class StreamConnection {
     return server === undefined ? this.#options.idleTimeoutMs : Math.min(this.#options.idleTimeoutMs, server);
   }
 
-  /** Makes the timer fire by `due` at the latest. */
-  #fireBy(due: number, now: number): void {
-    if (due >= this.#timerDue && this.#timerDue > now) return;
-    this.#timerDue = due;
-    this.#timer.refresh(Math.max(1, due - now));
-  }
-
   /** Fires at the earliest moment the stall or idle limit could be reached; acts only if it has been. */
   #onTimer(): void {
     if (this.#state === 'closed') return;
     const busy = this.#table.size > 0;
-    const due = this.#lastActivity + (busy ? this.#options.stallTimeoutMs + STALL_GRACE_MS : this.#idleMs());
-    const now = this.#options.clock.now();
-    if (now < due) {
-      this.#timerDue = due;
-      this.#timer.refresh(Math.max(1, due - now));
-      return;
-    }
+    if (!this.#timer.expired(busy ? this.#options.stallTimeoutMs + STALL_GRACE_MS : this.#idleMs())) return;
     if (busy) {
       this.#terminate(new QueryTimeoutError(`${this.#options.target} stopped answering`));
       return;
