@@ -146,6 +146,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     readCa: readCaFile,
     reconfigured: onReconfigured(desktop, cache),
   };
+  // The daemon's own desktop life (not the bare stacks of tests): connect while the listeners bind.
+  if (options.desktop !== undefined) desktop.warmUpstreams();
   const opened = await openAll(options, state, ctx, desktop);
   const { control, tls } = opened;
   const { statusSections, listenerStatus } = registerFeatures(opened, state, ctx, desktop, options);

@@ -175,3 +175,39 @@ describe('IPv6 upstreams without an IPv6 route', () => {
     assert.deepEqual(stack.daemon.desktop.status().network.unreachable, []);
   });
 });
+
+describe('start', () => {
+  it('connects to each public upstream before the first query, and the first query uses that connection', async () => {
+    const a = await upstream('127.0.0.1');
+    const b = await upstream('127.0.0.1');
+    const stack = await startStack({
+      upstreams: [spec(a.port), spec(b.port)],
+      desktop: { watchNetwork: false, routeProbe: () => Promise.resolve(true) },
+    });
+    track(stack);
+    await waitFor(() => a.connections === 1 && b.connections === 1, 3000, 'a connection to each upstream');
+    assert.equal(a.queries.length + b.queries.length, 0, 'no query was needed to open them');
+    await waitFor(
+      () => stack.daemon.upstreams.every((u) => u.connections.some((c) => c.state !== 'closed')),
+      3000,
+      'handshakes',
+    );
+
+    assert.equal(parseAnswer(await udpQuery(stack.port, buildQuery('first.example', 'A'))).rcode, 'NOERROR');
+    assert.equal(a.connections, 1, 'no second connection: the warm one answered');
+    assert.equal(a.queries[0]?.connectionIndex, 0);
+  });
+
+  it('opens nothing before a query when reprobe is off', async () => {
+    const u = await upstream('127.0.0.1');
+    const stack = await startStack({
+      upstreams: [spec(u.port)],
+      desktop: { watchNetwork: false, reprobe: false, routeProbe: () => Promise.resolve(true) },
+    });
+    track(stack);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(u.connections, 0);
+    assert.equal(parseAnswer(await udpQuery(stack.port, buildQuery('lazy.example', 'A'))).rcode, 'NOERROR');
+    assert.equal(u.connections, 1);
+  });
+});
