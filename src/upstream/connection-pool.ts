@@ -59,11 +59,11 @@ export class ConnectionPool {
   }
 
   /**
-   * Sends on the least-loaded open connection: at once when one has room (the common case, with no
+   * Sends on the oldest open connection with room: at once when one has room (the common case, with no
    * promise), else once a connection opens or a slot frees, within the attempt's deadline.
    */
   dispatch(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void {
-    const conn = this.#leastLoaded();
+    const conn = this.#firstWithRoom();
     if (conn !== undefined) {
       conn.dispatch(query, msg, sink);
       return;
@@ -97,7 +97,7 @@ export class ConnectionPool {
 
   async #acquire(signal: AbortLike): Promise<StreamConnection> {
     for (let attempt = 0; attempt < 3;) {
-      const ready = this.#leastLoaded();
+      const ready = this.#firstWithRoom();
       if (ready !== undefined) return ready;
       if (this.#closed) throw new ConnectionClosedError(this.#options.target, false);
       const live = this.#connections.filter((c) => c.state !== 'closed').length;
@@ -130,12 +130,16 @@ export class ConnectionPool {
     });
   }
 
-  #leastLoaded(): StreamConnection | undefined {
-    let best: StreamConnection | undefined;
-    for (const conn of this.#connections) {
-      if (!conn.busy() && (best === undefined || conn.inFlight < best.inFlight)) best = conn;
-    }
-    return best;
+  /**
+   * The oldest connection with room, not the least loaded: a connection is filled before the next gets any
+   * query, so the second, opened by a burst, goes idle and closes once the burst is over. Spreading a
+   * moderate rate over two connections cost a p99 of 40 ms at 2,000 q/s against unbound (3 ms on one): with
+   * few queries per connection there is often no query of ours to carry the ACK of an answer, and a server
+   * with Nagle's algorithm on holds its next answer until our delayed ACK (40 ms on Linux).
+   */
+  #firstWithRoom(): StreamConnection | undefined {
+    for (const conn of this.#connections) if (!conn.busy()) return conn;
+    return undefined;
   }
 
   async #open(): Promise<StreamConnection> {

@@ -185,4 +185,29 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
       { maxConnectionsPerUpstream: 1, maxInFlightPerConnection: 2 },
     );
   });
+
+  it('fills the oldest connection before the next: a connection opened by a burst gets nothing after it', async () => {
+    await withStack(
+      [{ onQuery: () => ({ delayMs: 60 }) }],
+      async (stack, [up]) => {
+        const burst = await Promise.all(Array.from({ length: 4 }, (_, i) => ask(stack, `burst${i}.example`)));
+        assert.ok(burst.every((a) => a.rcode === 'NOERROR'));
+        assert.equal(up!.connections, 2, 'the burst needed a second connection');
+        const before = up!.queries.length;
+        for (let round = 0; round < 3; round++) {
+          // Two at a time: room for both on the first connection (cap 2), so the second stays idle.
+          const pair = await Promise.all([ask(stack, `a${round}.example`), ask(stack, `b${round}.example`)]);
+          assert.ok(pair.every((a) => a.rcode === 'NOERROR'));
+        }
+        const after = up!.queries.slice(before);
+        assert.equal(after.length, 6);
+        const first = Math.min(...up!.queries.slice(0, before).map((q) => q.connectionIndex));
+        assert.deepEqual(
+          after.map((q) => q.connectionIndex),
+          after.map(() => first),
+        );
+      },
+      { maxConnectionsPerUpstream: 2, maxInFlightPerConnection: 2 },
+    );
+  });
 });
