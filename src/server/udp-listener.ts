@@ -15,6 +15,20 @@ import { listenError } from './listen-errors.js';
  */
 const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 
+/**
+ * dgram's lookup for every send. Answers go to the address a query came from, always an IP literal, so the
+ * default (dns.lookup, which checks for a literal and defers its callback to the next tick) is only cost:
+ * this hands the literal straight back and the datagram leaves within send().
+ */
+function literalAddress(
+  address: string,
+  _options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  // Node 20 passes the family as a number, the typings an options object: the literal says which it is.
+  callback(null, address, address.includes(':') ? 6 : 4);
+}
+
 export class UdpListener {
   readonly #ctx: QueryContext;
   readonly #socket: Socket;
@@ -35,7 +49,11 @@ export class UdpListener {
   }
 
   static async bind(host: string, port: number, ctx: QueryContext): Promise<UdpListener> {
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(host) });
+    const socket = createSocket({
+      type: isIPv6(host) ? 'udp6' : 'udp4',
+      ipv6Only: isIPv6(host),
+      lookup: literalAddress,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err: NodeJS.ErrnoException) => {
         reject(listenError(err, 'udp', host, port));
