@@ -1,13 +1,16 @@
 /**
- * A least-recently-used map bounded by entry count and by bytes: a Map from key to entry, and the entries
- * in a doubly linked list from the least to the most recently used. get, set and eviction are O(1).
+ * A least-recently-used map bounded by entry count and by bytes: a ChurnMap from key to entry (not a Map:
+ * see util/churn-map.ts), and the entries in a doubly linked list from the least to the most recently used.
+ * get, set and eviction are O(1).
  *
- * The list is ours, not the Map's insertion order: evicting through `map.keys().next()` walks over every
+ * The list is ours, not a Map's insertion order: evicting through `map.keys().next()` walked over every
  * entry deleted since V8 last rehashed the table, so with each insert evicting one entry the cost grew
  * with the store. The links live in the entries themselves (an intrusive list): under many distinct names
  * every answer is stored and later evicted, and a separate slot object per entry was one more object for
  * the old generation to collect.
  */
+import { ChurnMap } from '../util/churn-map.js';
+
 export interface LruNode {
   /** What the entry costs in memory, roughly: its bytes plus a fixed overhead. */
   readonly bytes: number;
@@ -18,7 +21,7 @@ export interface LruNode {
 }
 
 export class LruStore<V extends LruNode> {
-  readonly #map = new Map<string, V>();
+  readonly #map = new ChurnMap<V>();
   /** The least recently used entry: the next to evict. */
   #oldest: V | undefined;
   #newest: V | undefined;
@@ -94,7 +97,7 @@ export class LruStore<V extends LruNode> {
   /** Removes every entry `match` accepts; returns how many. */
   deleteWhere(match: (value: V, key: string) => boolean): number {
     let removed = 0;
-    for (const [key, entry] of this.#map) {
+    for (const [key, entry] of this.#map.entries()) {
       if (match(entry, key) && this.delete(key)) removed++;
     }
     return removed;

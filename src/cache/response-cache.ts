@@ -9,6 +9,7 @@ import { parseMessage, RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { ResolveResult } from '../resolver/resolver.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
+import { ChurnMap } from '../util/churn-map.js';
 import type { Logger } from '../util/logger.js';
 import { AnswerStore, type CacheEntry } from './answer-store.js';
 import { normaliseName, queryKey, type QueryKey } from './cache-key.js';
@@ -66,7 +67,8 @@ export class ResponseCache {
   readonly #resolver: Resolving;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #inFlight = new Map<string, Fetch>();
+  /** Not a Map: util/churn-map.ts. */
+  readonly #inFlight = new ChurnMap<Fetch>();
   readonly #counters = { hits: 0, misses: 0, prefetches: 0, staleServed: 0, coalesced: 0, flushes: 0 };
   /** Bumped by every flush: an answer asked for before it is not stored after it. */
   #generation = 0;

@@ -25,6 +25,7 @@ import {
 } from './udp-exchange.js';
 import type { PrivacyLevel } from './usage-profile.js';
 import type { ExchangeOptions, Upstream, UpstreamAnswer, UpstreamSpec } from './upstream.js';
+import { ChurnMap } from '../util/churn-map.js';
 
 const CLEAR_DNS_PORT = 53;
 
@@ -129,8 +130,8 @@ export class PlainUpstream implements Upstream {
   readonly #logger: Logger;
   readonly #ecsPrivate: boolean;
   readonly #tcpOnly: boolean;
-  /** Flights that new identical queries may join, by coalescing key. */
-  readonly #joinable = new Map<string, Flight>();
+  /** Flights that new identical queries may join, by coalescing key (not a Map: util/churn-map.ts). */
+  readonly #joinable = new ChurnMap<Flight>();
   readonly #flights = new Set<Flight>();
   #closed = false;
 

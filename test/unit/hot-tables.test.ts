@@ -1,0 +1,95 @@
+// The hot path's tables that replace V8 Maps (see src/util/churn-map.ts): the in-flight table of a
+// connection and the string-keyed ChurnMap behind the cache.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InFlightTable } from '../../src/upstream/in-flight-table.js';
+import { ChurnMap } from '../../src/util/churn-map.js';
+
+describe('InFlightTable', () => {
+  it('matches an answer by ID and question, and never hands out an ID in flight', () => {
+    const table = new InFlightTable<{ key: string; n: number }>();
+    const ids = new Set<number>();
+    for (let n = 0; n < 3000; n++) {
+      const id = table.allocateId();
+      assert.ok(!ids.has(id), `ID ${id} handed out twice while in flight`);
+      ids.add(id);
+      table.add(id, { key: `q${n}`, n });
+    }
+    assert.equal(table.size, 3000);
+    const [first] = ids;
+    assert.equal(table.take(first!, 'wrong question'), undefined, 'the question must match');
+    assert.equal(table.size, 3000);
+    assert.equal(table.take(first!, 'q0')?.n, 0);
+    assert.equal(table.take(first!, 'q0'), undefined, 'taken once');
+    assert.equal(table.size, 2999);
+  });
+
+  it('matches by ID alone when the answer has no question, and reuses freed slots', () => {
+    const table = new InFlightTable<{ key: string }>();
+    const a = table.allocateId();
+    table.add(a, { key: 'a' });
+    assert.equal(table.take(a, undefined)?.key, 'a');
+    for (let round = 0; round < 1000; round++) {
+      const id = table.allocateId();
+      table.add(id, { key: `r${round}` });
+      assert.equal(table.remove(id)?.key, `r${round}`);
+      assert.equal(table.remove(id), undefined);
+    }
+    assert.equal(table.size, 0);
+  });
+
+  it('drains everything in flight and is empty after', () => {
+    const table = new InFlightTable<{ key: string }>();
+    const keys = ['a', 'b', 'c', 'd'];
+    const ids = keys.map((key) => {
+      const id = table.allocateId();
+      table.add(id, { key });
+      return id;
+    });
+    table.remove(ids[1]!);
+    assert.deepEqual(
+      table
+        .drain()
+        .map((e) => e.key)
+        .sort(),
+      ['a', 'c', 'd'],
+    );
+    assert.equal(table.size, 0);
+    assert.equal(table.take(ids[0]!, 'a'), undefined);
+  });
+});
+
+describe('ChurnMap', () => {
+  it('gets, sets, deletes and counts, with any string as a key', () => {
+    const map = new ChurnMap<number>();
+    const keys = ['__proto__', 'constructor', 'toString', '123', '', 'example.org./1/1'];
+    keys.forEach((k, i) => {
+      map.set(k, i);
+    });
+    assert.equal(map.size, keys.length);
+    keys.forEach((k, i) => {
+      assert.equal(map.get(k), i);
+      assert.ok(map.has(k));
+    });
+    map.set('123', 99);
+    assert.equal(map.size, keys.length, 'replacing does not count twice');
+    assert.equal(map.get('123'), 99);
+    assert.ok(map.delete('__proto__'));
+    assert.ok(!map.delete('__proto__'));
+    assert.equal(map.get('__proto__'), undefined);
+    assert.equal(map.get('hasOwnProperty'), undefined, 'nothing inherited');
+    assert.equal(map.size, keys.length - 1);
+  });
+
+  it('walks a snapshot of its entries that survives deletes, and clears', () => {
+    const map = new ChurnMap<string>();
+    for (let i = 0; i < 100; i++) map.set(`k${i}`, `v${i}`);
+    for (const [key] of map.entries()) if (key.endsWith('7')) map.delete(key);
+    assert.equal(map.size, 90);
+    assert.equal(map.entries().length, 90);
+    assert.ok(map.entries().every(([k, v]) => v === `v${k.slice(1)}`));
+    map.clear();
+    assert.equal(map.size, 0);
+    assert.deepEqual(map.entries(), []);
+  });
+});
