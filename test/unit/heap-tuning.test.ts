@@ -1,0 +1,45 @@
+// The daemon's young-generation setting (src/server/heap-tuning.ts), checked in a child Node so that the
+// test runner's own heap is left alone.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const tuning = pathToFileURL(fileURLToPath(new URL('../../src/server/heap-tuning.js', import.meta.url))).href;
+
+/** Runs the tuning, then allocates with many survivors; prints whether it applied and the new space's size. */
+const PROBE = `
+import v8 from 'node:v8';
+const { keepYoungGenerationSmall } = await import(${JSON.stringify(tuning)});
+const applied = keepYoungGenerationSmall();
+const keep = [];
+for (let r = 0; r < 300; r++) {
+  for (let i = 0; i < 20000; i++) { const o = { i, a: [i] }; if (i % 10 === 0) keep.push(o); }
+  if (keep.length > 30000) keep.splice(0, 15000);
+}
+const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+console.log(JSON.stringify({ applied, newSpaceMiB: ns.space_size / 1048576 }));
+`;
+
+function probe(nodeArgs: string[], env: NodeJS.ProcessEnv = {}): { applied: boolean; newSpaceMiB: number } {
+  const out = execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', PROBE], {
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    encoding: 'utf8',
+  });
+  return JSON.parse(out) as { applied: boolean; newSpaceMiB: number };
+}
+
+describe('heap tuning', () => {
+  it('keeps the young generation at its initial size under allocation that would grow it', () => {
+    const tuned = probe([]);
+    assert.equal(tuned.applied, true);
+    assert.ok(tuned.newSpaceMiB <= 4, `new space ${tuned.newSpaceMiB} MiB`);
+    const untuned = probe(['--semi-space-growth-factor=2']);
+    assert.equal(untuned.applied, false, "the operator's flag wins");
+    assert.ok(untuned.newSpaceMiB > tuned.newSpaceMiB, `grown to ${untuned.newSpaceMiB} MiB without it`);
+  });
+
+  it("leaves an operator's NODE_OPTIONS alone", () => {
+    assert.equal(probe([], { NODE_OPTIONS: '--max-semi-space-size=8' }).applied, false);
+  });
+});
