@@ -201,7 +201,7 @@ export class DesktopLife implements QueryRouter {
       const warm = (upstream as { warm?: (signal: AbortSignal) => Promise<void> }).warm;
       if (warm === undefined || !this.reachable(upstream)) continue;
       warm.call(upstream, AbortSignal.timeout(REPROBE_TIMEOUT_MS)).catch((err: unknown) => {
-        this.#shared.logger.debug('re-probe after network change failed', {
+        this.#shared.logger.debug('could not open a connection ahead of queries', {
           upstream: upstream.id,
           cause: describeCause(err),
         });
