@@ -4,6 +4,7 @@
  */
 import { DEFAULT_CACHE_CONFIG, type CacheConfig } from '../cache/cache-options.js';
 import { ConfigError } from '../errors.js';
+import { rejectUnknownKeys } from './known-keys.js';
 
 type Json = Record<string, unknown>;
 
@@ -32,9 +33,7 @@ export function cacheConfig(file: Json): CacheConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new ConfigError('cache', `expected an object with any of ${KNOWN.join(', ')}`);
   const o = raw as Json;
-  const unknown = Object.keys(o).find((k) => !KNOWN.includes(k));
-  if (unknown !== undefined)
-    throw new ConfigError(`cache.${unknown}`, `unknown key; the cache accepts ${KNOWN.join(', ')}`);
+  rejectUnknownKeys(o, KNOWN, 'cache');
   const config: CacheConfig = {
     enabled: flag(o, 'enabled'),
     maxEntries: whole(o, 'maxEntries', 0, 10_000_000),

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js';
 import { PROFILE_RULES, USAGE_PROFILES } from '../upstream/usage-profile.js';
 import type { UpstreamSpec } from '../upstream/upstream.js';
 import { parseListenAddress } from './addresses.js';
+import { rejectUnknownKeys } from './known-keys.js';
 
 type Json = Record<string, unknown>;
 
@@ -46,6 +47,7 @@ function domainRule(value: unknown, path: string, parseUpstream: UpstreamParser)
       'expected {"suffix": "corp.example", "servers": ["10.0.0.53#853~dns.corp.example"]}',
     );
   const o = value as Json;
+  rejectUnknownKeys(o, ['suffix', 'servers', 'clear', 'profile'], path);
   const raw = Array.isArray(o.suffix) ? o.suffix : [o.suffix];
   const suffixes = raw.map((s: unknown, i) =>
     suffixOf(s, Array.isArray(o.suffix) ? `${path}.suffix[${i}]` : `${path}.suffix`),
@@ -100,6 +102,11 @@ function portalConfig(value: unknown): PortalConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new ConfigError('portal', 'expected {"servers": [...], "probeUrl": "http://...", "detect": false}');
   const o = value as Json;
+  rejectUnknownKeys(
+    o,
+    ['servers', 'probeUrl', 'probeExpect', 'detect', 'detectInterval', 'recheckInterval'],
+    'portal',
+  );
   const probeUrl = optionalString(o, 'probeUrl', 'portal');
   if (probeUrl !== undefined && !/^http:\/\/[^/]+/.test(probeUrl))
     throw new ConfigError(

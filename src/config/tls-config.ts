@@ -8,6 +8,7 @@ import type { ListenSpec } from '../server/daemon.js';
 import { DEFAULT_TLS_SETTINGS, type TlsSettings } from '../server/tls-settings.js';
 import { parseListenAddress } from './addresses.js';
 import { certDirOf } from './tls-cert-dir.js';
+import { rejectUnknownKeys } from './known-keys.js';
 
 type Json = Record<string, unknown>;
 
@@ -61,6 +62,18 @@ function optional(tls: Json, key: string, fallback: number, min: number, max: nu
   return tls[key] === undefined ? fallback : integer(tls[key], `tls.${key}`, min, max);
 }
 
+const TLS_KEYS = [
+  'certs',
+  'padding',
+  'ticketSecretFile',
+  'ticketRotationMs',
+  'allow',
+  'maxConnections',
+  'maxConnectionsPerClient',
+  'idleTimeout',
+  'certDir',
+];
+
 /** The `tls` object, defaults filled in; undefined when no DoT listen address is configured. */
 export function tlsSettings(file: Json, listenTls: readonly ListenSpec[]): TlsSettings | undefined {
   if (
@@ -69,6 +82,7 @@ export function tlsSettings(file: Json, listenTls: readonly ListenSpec[]): TlsSe
   )
     throw new ConfigError('tls', 'expected an object');
   const tls = (file.tls ?? {}) as Json;
+  rejectUnknownKeys(tls, TLS_KEYS, 'tls');
   if (listenTls.length === 0) return undefined;
   const allow = tls.allow === undefined ? DEFAULT_TLS_SETTINGS.allow : strings(tls.allow, 'tls.allow');
   parseAllowList(allow); // refuse a bad network at load, naming tls.allow[i]

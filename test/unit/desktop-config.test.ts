@@ -92,6 +92,16 @@ describe('desktop config keys', () => {
       [{ portal: { probeUrl: 'https://example.net/' } }, /portal\.probeUrl: .* is not an http:\/\/ URL/],
       [{ portal: { servers: '192.168.1.1' } }, /portal\.servers: expected a list/],
       [{ portal: { detectInterval: 5 } }, /portal\.detectInterval: 5 is not a whole number of ms from 10000/],
+      // A misspelt key is refused, not ignored (the setting meant would silently not apply).
+      [
+        { portal: { detct: false } },
+        /portal\.detct: unknown key \(accepted here: servers, probeUrl, .*detect/,
+      ],
+      [
+        { domains: [{ suffix: 'lan', server: ['192.168.1.1'], clear: true }] },
+        /domains\[0\]\.server: unknown key \(accepted here: suffix, servers, clear, profile\)/,
+      ],
+      [{ tls: { padingg: 128 } }, /tls\.padingg: unknown key \(accepted here: certs, padding, /],
     ];
     for (const [content, message] of cases)
       await assert.rejects(() => build(content), message, JSON.stringify(content));
