@@ -18,12 +18,13 @@ export interface UpstreamAddress {
   readonly clearPort?: number;
 }
 
-function parsePort(text: string, path: string, input: string): number {
+/** `min` is 1 for a server's port: 0 means "any port" only to a socket we bind (a listen address). */
+function parsePort(text: string, path: string, input: string, min = 0): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!Number.isInteger(port) || port < min || port > 65535) {
     throw new ConfigError(
       path,
-      `bad port ${JSON.stringify(text)} in ${JSON.stringify(input)} (expected 0-65535)`,
+      `bad port ${JSON.stringify(text)} in ${JSON.stringify(input)} (expected ${min}-65535)`,
     );
   }
   return port;
@@ -96,12 +97,12 @@ export function parseUpstreamAddress(input: string, path = 'upstream', defaultPo
     path,
   );
   const address = requireIp(host, path, input, '9.9.9.9#853~dns.quad9.net or [2620:fe::fe]:853');
-  const parsedPort = port === undefined ? defaultPort : parsePort(port, path, input);
+  const parsedPort = port === undefined ? defaultPort : parsePort(port, path, input, 1);
   return {
     address,
     port: parsedPort,
     ...(authName === undefined ? {} : { authName: authName.replace(/\.$/, '') }),
-    ...(clear === null ? {} : { clearPort: parsePort(clear[1] ?? '', path, input) }),
+    ...(clear === null ? {} : { clearPort: parsePort(clear[1] ?? '', path, input, 1) }),
   };
 }
 

@@ -52,6 +52,11 @@ describe('upstream addresses', () => {
   it('rejects a host name (dotstub needs IPs: no bootstrap lookups)', () => {
     assert.throws(() => parseUpstreamAddress('dns.quad9.net'), ConfigError);
   });
+  it("rejects port 0 for a server (only a listen address may ask for 'any port')", () => {
+    assert.throws(() => parseUpstreamAddress('9.9.9.9#0~dns.quad9.net'), /bad port "0" .*expected 1-65535/);
+    assert.throws(() => parseUpstreamAddress('9.9.9.9@0#853'), /bad port "0" .*expected 1-65535/);
+    assert.equal(parseListenAddress('127.0.0.1@0').port, 0);
+  });
 });
 
 describe('buildDaemonConfig', () => {
