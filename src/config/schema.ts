@@ -152,6 +152,10 @@ export const ConfigSchema = z
       portal: z.unknown().optional().meta({
         description: 'Captive portal mode: servers, probe URL (README, "Laptop life").',
       }),
+      // Editors find a file's JSON Schema by this key (docs/config.schema.json); dotstub ignores it.
+      $schema: z.string().optional().meta({
+        description: 'The JSON Schema of this file, for editors (dotstub config schema prints it); ignored.',
+      }),
     },
     accepts('a JSON object'),
   )

@@ -46,7 +46,7 @@ const INVALID: [string, unknown, string][] = [
   [
     'an unknown key',
     { timout: 5 },
-    'timout: unknown key (accepted here: listen, upstreams, profile, fallback, selection, timeout, idleTimeout, connectTimeout, paddingBlockSize, limitOutstandingQueries, backoff, connectionRetries, tlsMinVersion, caFile, ecsPrivate, logLevel, listenTls, tls, cache, domains, followSystemDomains, watchNetwork, portal)',
+    'timout: unknown key (accepted here: listen, upstreams, profile, fallback, selection, timeout, idleTimeout, connectTimeout, paddingBlockSize, limitOutstandingQueries, backoff, connectionRetries, tlsMinVersion, caFile, ecsPrivate, logLevel, listenTls, tls, cache, domains, followSystemDomains, watchNetwork, portal, $schema)',
   ],
   [
     'an unknown upstream key',
@@ -114,6 +114,14 @@ const REFUSED: [string, unknown, RegExp][] = [
 describe('configuration schema', () => {
   it('makes of an empty file exactly the defaults a daemon without a file starts on (file-defaults.ts)', () => {
     assert.deepEqual(validateConfig({}), FILE_DEFAULTS);
+  });
+
+  it('accepts the "$schema" key editors use to find docs/config.schema.json, and nothing else changes', () => {
+    assert.deepEqual(validateConfig({ $schema: './config.schema.json' }), {
+      ...FILE_DEFAULTS,
+      $schema: './config.schema.json',
+    });
+    assert.throws(() => validateConfig({ $schema: 7 }), /\$schema/);
   });
 
   for (const [what, value, message] of INVALID) {
