@@ -54,6 +54,11 @@ export const ConfigSchema = z
     {
       listen: z
         .array(listenAddressField, accepts('a list of listen addresses'))
+        // An empty list validated, and then the daemon refused to start with nothing to bind.
+        .min(
+          1,
+          'expected at least one listen address, such as "127.0.0.1@53" (leave the key out for the defaults)',
+        )
         .optional()
         .meta({
           description: 'Addresses to serve DNS on, UDP and TCP. A missing ::1 of the default is skipped.',

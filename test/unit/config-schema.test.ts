@@ -68,6 +68,11 @@ const INVALID: [string, unknown, string][] = [
     { upstreams: [{ address: '1.1.1.1', authName: 'no spaces.example' }] },
     'upstreams[0].authName: "no spaces.example" is not a host name (expected, for example, dns.quad9.net)',
   ],
+  [
+    'an empty listen list',
+    { listen: [] },
+    'listen: expected at least one listen address, such as "127.0.0.1@53" (leave the key out for the defaults)',
+  ],
   ['an unknown selection', { selection: 'random' }, 'selection: "random" is not one of round-robin, ordered'],
   ['a timeout too short', { timeout: 5 }, 'timeout: 5 is not a whole number from 100 to 60000 ms'],
   [
