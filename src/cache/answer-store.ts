@@ -11,6 +11,7 @@ import { Doorkeeper } from './doorkeeper.js';
 import { LruStore, type LruNode } from './lru-store.js';
 import { partitionOf, type Partition } from './privacy.js';
 import { cachePlan, type EntryKind, type TtlLimits } from './ttl-policy.js';
+import { EntrySlab } from './entry-slab.js';
 
 /** Where a stored answer's TTL fields are, and the TTL each carried when stored. */
 interface TtlFields {
@@ -58,16 +59,17 @@ export interface Lookup {
  * Bookkeeping beyond the answer's bytes: the key, the offsets, the parsed message and the object headers.
  * Measured on Node 20: 20,000 cached A answers grew heap plus external memory by about 1.3 KB each more
  * than the same traffic uncached did (the earlier guess of 256 made maxBytes a third of the real cost).
- * Measured again after entries shrank and the churning Maps went (util/churn-map.ts): 12,822 entries
- * (the default 16 MiB, full) cost 9.3 MB after a full collection, about 730 bytes each (half heap, half
- * the 8 KB Buffer-pool slabs their copies keep alive), so maxBytes now overstates the cache's memory
- * about 1.8 times. Kept: a bound that errs high is still a bound.
+ * Measured again after entries shrank, the churning Maps went (util/churn-map.ts) and answers moved into
+ * slabs of their own (entry-slab.ts): 12,822 entries (the default 16 MiB, full) cost 5.2 MB after a full
+ * collection, about 400 bytes each, so maxBytes overstates the cache's memory about 3 times. Kept: a bound
+ * that errs high is still a bound, and the default stays where the daemon's peak memory was measured.
  */
 const ENTRY_OVERHEAD = 1200;
 
 export class AnswerStore {
   readonly #lru: LruStore<CacheEntry>;
   readonly #doorkeeper = new Doorkeeper();
+  readonly #slab = new EntrySlab();
   /** Answers not stored because they would have pushed out a live one on their first sight. */
   declined = 0;
   readonly #limits: TtlLimits;
@@ -130,7 +132,7 @@ export class AnswerStore {
     const plan = cachePlan(upstream.answer, records, (msg.opt?.ttlField ?? 0) >>> 24, this.#limits);
     if (plan === undefined) return undefined;
     if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id) !== undefined) return undefined;
-    const wire = shareableAnswer(upstream.answer, upstream.msg);
+    const wire = this.#slab.copy(shareableAnswer(upstream.answer, upstream.msg));
     const bytes = wire.length + id.length * 2 + records.length * 16 + ENTRY_OVERHEAD;
     const entry = new CacheEntry(partition, plan.kind, wire, now, plan.lifetime, bytes);
     return this.#lru.set(id, entry) ? entry : undefined;

@@ -1,7 +1,8 @@
-// The hot path's tables that replace V8 Maps (see src/util/churn-map.ts): the in-flight table of a
-// connection and the string-keyed ChurnMap behind the cache.
+// The hot path's memory-conscious structures: the in-flight table of a connection and the string-keyed
+// ChurnMap behind the cache (both instead of V8 Maps, see src/util/churn-map.ts), and the cache's EntrySlab.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { EntrySlab } from '../../src/cache/entry-slab.js';
 import { InFlightTable } from '../../src/upstream/in-flight-table.js';
 import { ChurnMap } from '../../src/util/churn-map.js';
 
@@ -91,5 +92,31 @@ describe('ChurnMap', () => {
     map.clear();
     assert.equal(map.size, 0);
     assert.deepEqual(map.entries(), []);
+  });
+});
+
+describe('EntrySlab', () => {
+  it('copies answers into slabs shared only with other cached answers, large ones into their own', () => {
+    const slab = new EntrySlab();
+    const source = Buffer.from('a cached answer');
+    const a = slab.copy(source);
+    const b = slab.copy(Buffer.from('another one'));
+    source.fill(0);
+    assert.equal(a.toString(), 'a cached answer', 'a copy, not a view of the source');
+    assert.equal(b.toString(), 'another one');
+    assert.equal(a.buffer, b.buffer, 'small answers share a slab');
+    const big = slab.copy(Buffer.alloc(2000, 7));
+    assert.notEqual(big.buffer, a.buffer);
+    assert.equal(big.length, 2000);
+    assert.ok(big.every((x) => x === 7));
+    // A slab that cannot take the next answer is left for a new one; nothing overlaps.
+    const many = Array.from({ length: 40 }, (_, i) => slab.copy(Buffer.alloc(500, i)));
+    many.forEach((m, i) => {
+      assert.ok(
+        m.every((x) => x === i),
+        `copy ${i} intact`,
+      );
+    });
+    assert.ok(new Set(many.map((m) => m.buffer)).size > 1, 'more than one slab');
   });
 });

@@ -1,0 +1,35 @@
+/**
+ * The bytes of cached answers, packed into slabs of their own.
+ *
+ * A Buffer.from() copy of a small answer comes from Node's shared 8 KiB pool, and lives in it beside the
+ * short-lived buffers of the queries around it: a long-lived cache entry then keeps a whole slab alive for
+ * its few hundred bytes. Measured: 12,822 entries (a full cache at the default 16 MiB) held 4.65 MB of
+ * buffer memory for about 1.3 MB of answers. Here a slab holds only cache entries, which the LRU evicts
+ * in about the order they were stored, so slabs fill densely and go in order.
+ */
+const SLAB_BYTES = 8192;
+/** Larger answers get a buffer of their own: they would waste most of a slab's tail. */
+const OWN_BUFFER_FROM = 1024;
+
+export class EntrySlab {
+  #slab: Buffer | undefined;
+  #used = SLAB_BYTES;
+
+  /** A copy of `bytes` that shares memory only with other cached answers. */
+  copy(bytes: Buffer): Buffer {
+    const n = bytes.length;
+    if (n >= OWN_BUFFER_FROM) {
+      const own = Buffer.allocUnsafeSlow(n);
+      bytes.copy(own);
+      return own;
+    }
+    if (this.#slab === undefined || this.#used + n > SLAB_BYTES) {
+      this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.#used = 0;
+    }
+    const out = this.#slab.subarray(this.#used, this.#used + n);
+    bytes.copy(out);
+    this.#used += n;
+    return out;
+  }
+}
