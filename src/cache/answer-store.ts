@@ -124,8 +124,7 @@ export class AnswerStore {
     // Decided before any work on the answer (under a scan of new names most answers stop here), for the
     // answers the TTL policy could store: no TC, and NOERROR, SERVFAIL or NXDOMAIN (ttl-policy.ts).
     if (!storableHeader(upstream.answer)) return undefined;
-    if (!this.#admit(id, upstream.answer.length + id.length * 2 + recordCount * 16 + ENTRY_OVERHEAD, now))
-      return undefined;
+    if (!this.#admit(id, entryBytes(upstream.answer.length, id, recordCount), now)) return undefined;
     // Planned on the upstream's own parse, before any copy: a second parse of the copy cost as much as the
     // rest of the insert.
     const records = recordTtls(upstream.answer, msg);
@@ -133,8 +132,14 @@ export class AnswerStore {
     if (plan === undefined) return undefined;
     if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id) !== undefined) return undefined;
     const wire = this.#slab.copy(shareableAnswer(upstream.answer, upstream.msg));
-    const bytes = wire.length + id.length * 2 + records.length * 16 + ENTRY_OVERHEAD;
-    const entry = new CacheEntry(partition, plan.kind, wire, now, plan.lifetime, bytes);
+    const entry = new CacheEntry(
+      partition,
+      plan.kind,
+      wire,
+      now,
+      plan.lifetime,
+      entryBytes(wire.length, id, records.length),
+    );
     return this.#lru.set(id, entry) ? entry : undefined;
   }
 
@@ -180,6 +185,11 @@ export class AnswerStore {
  */
 function storeKey(partition: Partition, key: string): string {
   return partition === 'authenticated' ? key : `${key}#u`;
+}
+
+/** What an entry counts against maxBytes: its answer, its key (UTF-16), its TTL fields and ENTRY_OVERHEAD. */
+function entryBytes(wireLength: number, id: string, records: number): number {
+  return wireLength + id.length * 2 + records * 16 + ENTRY_OVERHEAD;
 }
 
 /** The lower-cased name (final dot kept) of an LRU key: what precedes `/TYPE/CLASS`, whatever follows. */

@@ -13,10 +13,14 @@ import type { ParsedMessage } from './wire.js';
  */
 const PER_CLIENT_OPTIONS: ReadonlySet<number> = new Set([8, 10, 11, 12]);
 
-/** The upstream's answer without per-client options: what a cache keeps and serves to everyone. */
+/**
+ * The upstream's answer without per-client options: what a cache keeps and serves to everyone. When there
+ * is nothing to strip this is `answer` itself, not a copy: the callers copy it anyway (the cache into its
+ * slabs, answerForClient for each client).
+ */
 export function shareableAnswer(answer: Buffer, msg: ParsedMessage): Buffer {
   const opt = msg.opt;
-  if (opt?.options.some((o) => PER_CLIENT_OPTIONS.has(o.code)) !== true) return Buffer.from(answer);
+  if (opt?.options.some((o) => PER_CLIENT_OPTIONS.has(o.code)) !== true) return answer;
   const kept = opt.options
     .filter((o) => !PER_CLIENT_OPTIONS.has(o.code))
     .map((o) => answer.subarray(o.start, o.start + 4 + o.length));
