@@ -82,6 +82,37 @@ describe('ChurnMap', () => {
     assert.equal(map.size, keys.length - 1);
   });
 
+  it('agrees with a Map through random sets and deletes, while it grows and shrinks', () => {
+    const map = new ChurnMap<number>();
+    const reference = new Map<string, number>();
+    // A fixed-seed LCG: the same sequence every run, many keys sharing probe runs in the small tables.
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let round = 0; round < 20_000; round++) {
+      // Phases of growth (mostly sets) and of shrinking (mostly deletes) over a key space of 3000.
+      const growing = Math.floor(round / 2500) % 2 === 0;
+      const key = `k${next(3000)}.example./1/1`;
+      if (next(10) < (growing ? 8 : 2)) {
+        map.set(key, round);
+        reference.set(key, round);
+      } else {
+        assert.equal(map.delete(key), reference.delete(key), `delete ${key} in round ${round}`);
+      }
+      if (round % 997 === 0) {
+        assert.equal(map.size, reference.size);
+        for (const [k, v] of reference) assert.equal(map.get(k), v, `get ${k} in round ${round}`);
+        assert.equal(map.entries().length, reference.size);
+      }
+    }
+    for (const [k, v] of reference) assert.equal(map.get(k), v);
+    for (const k of reference.keys()) assert.ok(map.delete(k));
+    assert.equal(map.size, 0);
+    assert.equal(map.get('k1.example./1/1'), undefined);
+  });
+
   it('walks a snapshot of its entries that survives deletes, and clears', () => {
     const map = new ChurnMap<string>();
     for (let i = 0; i < 100; i++) map.set(`k${i}`, `v${i}`);
