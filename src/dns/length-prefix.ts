@@ -42,14 +42,27 @@ export class FrameDecoder {
 
   /** Feeds a chunk and returns every complete frame it finished. A zero-length frame comes back empty. */
   push(chunk: Buffer): Buffer[] {
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
     const frames: Buffer[] = [];
-    while (this.#buffered >= 2) {
-      const need = (this.#byteAt(0) << 8) | this.#byteAt(1);
-      if (this.#buffered < need + 2) break;
-      frames.push(this.#take(need + 2).subarray(2));
+    let bytes = chunk;
+    if (this.#chunks.length > 0) {
+      // Part of a frame waits: join only once it is complete, so a dribbled frame costs O(n), not O(n^2).
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered < 2 || this.#buffered < ((this.#byteAt(0) << 8) | this.#byteAt(1)) + 2)
+        return frames;
+      bytes = Buffer.concat(this.#chunks);
+      this.#chunks = [];
     }
+    // Walks the chunk by offset: one view per frame (slicing the rest after each frame made two more).
+    let at = 0;
+    while (bytes.length - at >= 2) {
+      const end = at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
+      if (end > bytes.length) break;
+      frames.push(bytes.subarray(at + 2, end));
+      at = end;
+    }
+    this.#chunks = at < bytes.length ? [at === 0 ? bytes : bytes.subarray(at)] : [];
+    this.#buffered = bytes.length - at;
     return frames;
   }
 
@@ -61,15 +74,5 @@ export class FrameDecoder {
       index -= chunk.length;
     }
     return 0;
-  }
-
-  #take(n: number): Buffer {
-    const first = this.#chunks[0];
-    const joined = first !== undefined && first.length >= n ? first : Buffer.concat(this.#chunks);
-    const out = joined.subarray(0, n);
-    const rest = joined.subarray(n);
-    this.#chunks = rest.length > 0 ? [rest] : [];
-    this.#buffered -= n;
-    return out;
   }
 }

@@ -23,6 +23,29 @@ describe('FrameDecoder', () => {
     assert.equal(decoder.pending, 0);
   });
 
+  it('decodes the same frames however the stream is cut into chunks', () => {
+    const frames = Array.from({ length: 200 }, (_, i) => Buffer.alloc((i * 37) % 700, i & 0xff));
+    const wire = Buffer.concat(frames.map(encodeFrame));
+    // A fixed-seed LCG: chunk sizes from 1 byte to a few frames, the same every run.
+    let seed = 7;
+    for (let round = 0; round < 20; round++) {
+      const decoder = new FrameDecoder();
+      const got: Buffer[] = [];
+      for (let at = 0; at < wire.length;) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        const size = 1 + (seed % (round < 10 ? 9 : 2000));
+        got.push(...decoder.push(wire.subarray(at, at + size)));
+        at += size;
+        assert.equal(decoder.pending, Math.min(at, wire.length) - wire.length + restOf(frames, got.length));
+      }
+      assert.equal(got.length, frames.length, `round ${round}`);
+      got.forEach((f, i) => {
+        assert.ok(f.equals(frames[i]!), `frame ${i}, round ${round}`);
+      });
+      assert.equal(decoder.pending, 0);
+    }
+  });
+
   it('reports pending bytes of a partial frame and returns empty frames as empty', () => {
     const decoder = new FrameDecoder();
     assert.deepEqual(decoder.push(Buffer.from([0, 20, 1, 2])), []);
@@ -32,6 +55,11 @@ describe('FrameDecoder', () => {
     assert.equal(zero[0]!.length, 0);
   });
 });
+
+/** Bytes of the frames after the first `done` (what the decoder has not yet had), for pending's check. */
+function restOf(frames: readonly Buffer[], done: number): number {
+  return frames.slice(done).reduce((n, f) => n + f.length + 2, 0);
+}
 
 describe('encodeFrames', () => {
   it('is the frames of each message back to back, nothing more', () => {
