@@ -8,7 +8,7 @@ import { formatHostPort } from '../config/addresses.js';
 import { controlSocketPath, currentScope } from '../config/paths.js';
 import { ConfigError } from '../errors.js';
 import { startDaemon } from '../server/daemon.js';
-import { keepYoungGenerationSmall } from '../server/heap-tuning.js';
+import { keepYoungGenerationSmall, limitOldGenerationGrowth } from '../server/heap-tuning.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import { formatUpstream } from '../upstream/upstream.js';
 import { createLogger } from '../util/logger.js';
@@ -96,6 +96,7 @@ export async function runCommand(values: RunValues): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   if (keepYoungGenerationSmall())
     logger.debug('V8 young generation kept at its initial size (heap-tuning.ts)');
+  if (limitOldGenerationGrowth()) logger.debug('V8 old generation grows by 30 % at most (heap-tuning.ts)');
   if (config.configPath !== undefined) logger.info('configuration', { file: config.configPath });
   for (const warning of config.warnings) logger.warn(warning);
   const control =
