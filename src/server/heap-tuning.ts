@@ -1,6 +1,10 @@
 /**
- * The daemon keeps V8's young generation at its initial size (two 1 MB semi-spaces) instead of letting it
- * grow to 16 MB each (Node 20; 32 MB on Node 26), the largest single part of its peak memory.
+ * The daemon's two V8 heap settings, both about peak memory: the young generation kept at its initial size
+ * (below), and on Node 20 a limit on how far the old generation grows between full collections
+ * (limitOldGenerationGrowth).
+ *
+ * The young generation stays at two 1 MB semi-spaces instead of growing to 16 MB each (Node 20; 32 MB on
+ * Node 26), the largest single part of the daemon's peak memory.
  *
  * V8 grows the young generation when much of it survives scavenges. A forwarder's objects live for one
  * round trip, so little survives (once the churning Maps were gone: util/churn-map.ts) and a small young
