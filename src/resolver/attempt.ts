@@ -37,17 +37,20 @@ export class Attempt extends Expiring implements AttemptSink {
   readonly job: Job;
   readonly entry: Entry;
   readonly startedAt: number;
+  /** How long this try may take (ms): half the query's time left, or all of it for the last candidate. */
+  readonly budgetMs: number;
   readonly #ended: AttemptEnded;
   #over = false;
   /** Nearly always one listener (the connection holding the query); more only while a pool waits. */
   #listener: (() => void) | undefined;
   #more: (() => void)[] | undefined;
 
-  constructor(job: Job, entry: Entry, startedAt: number, ended: AttemptEnded) {
+  constructor(job: Job, entry: Entry, startedAt: number, budgetMs: number, ended: AttemptEnded) {
     super();
     this.job = job;
     this.entry = entry;
     this.startedAt = startedAt;
+    this.budgetMs = budgetMs;
     this.#ended = ended;
   }
 

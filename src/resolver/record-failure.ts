@@ -4,8 +4,17 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Entry } from './attempt.js';
 
-/** Records `err` against the upstream (backing it off when due) and returns it as an Error. */
-export function recordFailure(entry: Entry, err: unknown, clock: Clock, logger: Logger): Error {
+/**
+ * Records `err` against the upstream (backing it off when due; not when `counts` is false) and returns
+ * it as an Error.
+ */
+export function recordFailure(
+  entry: Entry,
+  err: unknown,
+  counts: boolean,
+  clock: Clock,
+  logger: Logger,
+): Error {
   const error = err instanceof Error ? err : new Error(String(err));
   if (!isRetryable(error)) {
     logger.error('unexpected failure forwarding a query', {
@@ -14,7 +23,7 @@ export function recordFailure(entry: Entry, err: unknown, clock: Clock, logger: 
     });
     return error;
   }
-  if (entry.health.failed(error, clock.now())) {
+  if (counts && entry.health.failed(error, clock.now())) {
     const state = entry.health.state;
     const waitMs = state.kind === 'backingOff' ? state.until - clock.now() : 0;
     // One line per upstream per backoff step: while every upstream is down, probes are promoted about once

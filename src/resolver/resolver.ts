@@ -3,7 +3,12 @@
  * `timeout`), failing over on any transport failure, and answer SERVFAIL when nothing works: promptly,
  * never silence (RFC 8310 sec. 5: in Strict, a hard failure and nothing in clear).
  */
-import { AllUpstreamsFailedError, ConnectionClosedError, describeCause } from '../errors.js';
+import {
+  AllUpstreamsFailedError,
+  ConnectionClosedError,
+  QueryTimeoutError,
+  describeCause,
+} from '../errors.js';
 import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { localZoneAnswer } from '../dns/local-zone.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
@@ -189,7 +194,7 @@ export class Resolver {
     job.next++;
     // Each attempt but the last gets half the time left, and at least MIN_ATTEMPT_MS, to leave room to fail over.
     const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
-    const attempt = new Attempt(job, entry, now, this.#attemptEnded);
+    const attempt = new Attempt(job, entry, now, budget, this.#attemptEnded);
     this.#deadlines.add(attempt, budget);
     const { upstream } = entry;
     try {
@@ -233,7 +238,13 @@ export class Resolver {
         return;
       }
     }
-    const error = recordFailure(entry, failure, this.#options.clock, this.#options.logger);
+    const error = recordFailure(
+      entry,
+      failure,
+      this.#countsAgainst(attempt, failure),
+      this.#options.clock,
+      this.#options.logger,
+    );
     (job.errors ??= []).push(error);
     // RFC 7766 sec. 6.2.4: a query lost with a connection that was working is sent again on a new one,
     // up to twice per upstream (the new connection may be closed by the same server limit in turn).
@@ -243,6 +254,17 @@ export class Resolver {
     }
     this.#next(job);
   };
+
+  /**
+   * Whether a failure says something about the upstream. A timeout in the last moments of a query's
+   * deadline (a short budget: the query had failed over or been requeued already) does not: counting it
+   * backed off upstreams that answered everything they had time for, and a probe with 20 ms left would
+   * extend a backoff.
+   */
+  #countsAgainst(attempt: Attempt, failure: unknown): boolean {
+    if (!(failure instanceof QueryTimeoutError)) return true;
+    return attempt.budgetMs >= Math.min(MIN_ATTEMPT_MS, this.#options.timeoutMs / 2);
+  }
 
   /** The job's one result: probes released, the query counted out, the client answered. */
   #finish(job: Job, result: ResolveResult): void {
@@ -285,7 +307,12 @@ export class Resolver {
     const entries = withRoute(pool, router === undefined ? undefined : (u) => router.reachable(u));
     const start = attemptStart(this.#options.strategy, entries.length, this.#turn++);
     const out = usableInOrder(entries, start, now);
-    if (out.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return out;
+    if (out.length > 0) return out;
+    // Nothing usable, but a probe is out: ride along rather than fail while it is. An upstream that lives
+    // answers them all; a dead one fails them with the probe (a refused connect at once). Failing them
+    // instead turned one dropped probe into a second and a half of SERVFAIL for every client.
+    const probing = entries.filter((e) => e.health.state.kind === 'probing');
+    if (probing.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return probing;
     const soonest = soonestBackingOff(entries);
     if (soonest === undefined) return out;
     this.#lastPromotion = now;

@@ -1,7 +1,8 @@
 /**
  * Health of one upstream: healthy -> backingOff(until) -> probing -> healthy (getdns conn_state, kept apart
  * from connection state). While backing off the upstream is skipped; when the time comes one query probes
- * it, and only that one, so a dead upstream costs one attempt per backoff step, not one per query.
+ * it, so a dead upstream costs one attempt per backoff step, not one per query. (Other queries join a probe
+ * in flight only when no upstream is usable: resolver.ts.)
  */
 import {
   AuthenticationError,
@@ -84,6 +85,10 @@ export class UpstreamHealth {
     // (RFC 7766 sec. 6.2.3), not a sick upstream; one that died before any answer is.
     const soft = err instanceof QueryTimeoutError || (err instanceof ConnectionClosedError && !err.reused);
     if (!isHardFailure(err) && !soft) return false;
+    // Attempts sent before the backoff began still end after it (a stalled connection's queries time out
+    // together): the backoff already stands for them. Only a probe's failure takes the next step, else one
+    // burst of a hundred would jump straight to the cap (a minute by default).
+    if (this.#state.kind === 'backingOff') return false;
     if (
       soft &&
       this.#state.kind === 'healthy' &&

@@ -1,0 +1,119 @@
+// The resolver's use of upstream health under failures that come in bursts: probes that others may join,
+// backoffs that a burst cannot push to the cap, timeouts that say nothing about the upstream. Fake upstreams
+// that hold every attempt until the test answers or lets the manual clock expire it.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConnectError } from '../../src/errors.js';
+import { parseMessage, type ParsedMessage } from '../../src/dns/wire.js';
+import { Resolver, type ResolveResult } from '../../src/resolver/resolver.js';
+import type { AttemptSink, Upstream, UpstreamAnswer } from '../../src/upstream/upstream.js';
+import { createLogger } from '../../src/util/logger.js';
+import { buildQuery, parseAnswer } from '../helpers/dns-messages.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+const BACKOFF = { baseMs: 1000, capMs: 60_000, jitter: 0 };
+
+class HeldUpstream implements Upstream {
+  readonly spec;
+  readonly privacy = 'authenticated' as const;
+  readonly held: { sink: AttemptSink; query: Buffer }[] = [];
+  constructor(readonly id: string) {
+    this.spec = { address: '192.0.2.1', port: 853, pins: [] };
+  }
+  exchange(): Promise<UpstreamAnswer> {
+    return Promise.reject(new Error('not used: send() is'));
+  }
+  send(query: Buffer, _msg: ParsedMessage, sink: AttemptSink): void {
+    this.held.push({ sink, query });
+  }
+  /** Answers every attempt held and not yet over. */
+  answerAll(): void {
+    for (const { sink, query } of this.held.splice(0)) {
+      if (sink.aborted) continue;
+      const answer = Buffer.from(query);
+      answer[2] = (answer[2] ?? 0) | 0x80;
+      sink.answered({ answer, msg: parseMessage(answer), transport: 'tls' });
+    }
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  destroy(): void {}
+}
+
+function setUp(upstreams: HeldUpstream[], timeoutMs = 3000) {
+  const clock = new ManualClock();
+  const resolver = new Resolver({
+    upstreams,
+    strategy: 'ordered',
+    timeoutMs,
+    maxOutstanding: 1000,
+    backoff: BACKOFF,
+    clock,
+    logger: createLogger({ level: 'error', write: () => {} }),
+  });
+  const results: ResolveResult[] = [];
+  const ask = (name: string): void => {
+    const query = buildQuery(name, 'A');
+    resolver.dispatch(query, parseMessage(query), (r) => results.push(r));
+  };
+  const rcodes = (): string[] => results.map((r) => parseAnswer(r.answer).rcode);
+  return { clock, resolver, ask, results, rcodes };
+}
+
+describe('resolver and upstream health under bursts', () => {
+  it('lets queries join a probe in flight when no upstream is usable, instead of failing them', () => {
+    const up = new HeldUpstream('a');
+    const { clock, resolver, ask, rcodes } = setUp([up]);
+    const health = resolver.upstreams[0]!.health;
+    health.failed(new ConnectError('a', new Error('refused')), clock.now());
+    clock.advance(1000);
+    ask('probe.example');
+    assert.equal(health.state.kind, 'probing');
+    ask('second.example');
+    ask('third.example');
+    assert.deepEqual(rcodes(), [], 'nothing failed while the probe was out');
+    assert.equal(up.held.length, 3, 'all three went to the probed upstream');
+    up.answerAll();
+    assert.deepEqual(rcodes(), ['NOERROR', 'NOERROR', 'NOERROR']);
+    assert.equal(health.state.kind, 'healthy');
+  });
+
+  it('still fails at once while a dead upstream backs off with no probe out', () => {
+    const up = new HeldUpstream('a');
+    const { clock, resolver, ask, rcodes } = setUp([up]);
+    resolver.upstreams[0]!.health.failed(new ConnectError('a', new Error('refused')), clock.now());
+    ask('promoted.example'); // all down: promoted to a probe (one a second)
+    for (const { sink } of up.held.splice(0)) sink.failed(new ConnectError('a', new Error('refused')));
+    ask('next.example');
+    assert.deepEqual(rcodes(), ['SERVFAIL', 'SERVFAIL']);
+    assert.equal(up.held.length, 0, 'the second query was not sent');
+  });
+
+  it('takes one backoff step for a burst of attempts that fail together, not one per attempt', () => {
+    const up = new HeldUpstream('a');
+    const { clock, resolver, ask, rcodes } = setUp([up]);
+    const start = clock.now();
+    for (let i = 0; i < 20; i++) ask(`burst${i}.example`);
+    clock.advance(3000); // every attempt times out: a stalled connection
+    assert.equal(rcodes().length, 20);
+    const health = resolver.upstreams[0]!.health;
+    assert.equal(health.backoffs, 1);
+    assert.deepEqual(health.state, { kind: 'backingOff', until: start + 3000 + BACKOFF.baseMs });
+  });
+
+  it('does not count a timeout in the last moments of a query against the upstream it failed over to', () => {
+    const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
+    const { clock, resolver, ask, rcodes } = setUp([a, b], 1500);
+    for (let i = 0; i < 3; i++) {
+      ask(`slow${i}.example`);
+      clock.advance(1000); // a's attempt: 1000 ms, then the 500 ms left go to b
+      assert.equal(b.held.length, i + 1);
+      clock.advance(500);
+    }
+    assert.deepEqual(rcodes(), ['SERVFAIL', 'SERVFAIL', 'SERVFAIL']);
+    const [ha, hb] = resolver.upstreams.map((e) => e.health.state.kind);
+    assert.equal(ha, 'backingOff', 'a timed out with its full share of the time');
+    assert.equal(hb, 'healthy', 'b only ever had the last 500 ms');
+  });
+});
