@@ -5,6 +5,8 @@
  * push a live answer out, the new one is stored only on its second sight, so a stream of names asked once
  * (a scan, a benchmark, a misbehaving program) cannot flush the answers that are used.
  */
+import { fnv1a } from '../util/fnv1a.js';
+
 const BITS = 1 << 20;
 const MASK = BITS - 1;
 
@@ -21,8 +23,7 @@ export class Doorkeeper {
   /** True if `key` was (probably) seen since the last reset; otherwise remembers it and returns false. */
   seenOrAdd(key: string): boolean {
     // FNV-1a, then a second hash derived from it (Kirsch-Mitzenmacher double hashing), three probes.
-    let h = 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    const h = fnv1a(key);
     const h2 = Math.imul(h ^ (h >>> 16), 0x85ebca6b) | 1;
     let seen = true;
     for (let k = 0; k < 3; k++) {
