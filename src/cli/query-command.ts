@@ -4,20 +4,19 @@
  */
 import { randomInt } from 'node:crypto';
 import type { UpstreamAddress } from '../config/addresses.js';
-import { buildDaemonConfig } from '../config/daemon-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { BadNameError, buildQuery } from '../dns/build-query.js';
 import { viewMessage } from '../dns/records.js';
 import { className, typeName } from '../dns/rr-types.js';
 import { parseMessage } from '../dns/wire.js';
 import { Resolver } from '../resolver/resolver.js';
-import { readCaFile } from '../server/daemon.js';
 import type { SelectionStrategy } from '../resolver/selection.js';
 import {
   createClearUpstream,
   createUpstream,
   type SharedUpstreamOptions,
 } from '../upstream/create-upstream.js';
+import { readCaFile } from '../upstream/ca-file.js';
 import { PlainUpstream } from '../upstream/plain-upstream.js';
 import { TlsUpstream } from '../upstream/tls-upstream.js';
 import type { Upstream } from '../upstream/upstream.js';
@@ -130,6 +129,8 @@ async function setup(args: QueryArgs, logger: Logger): Promise<Setup> {
       : args.authentication === 'required'
         ? 'strict'
         : 'opportunistic';
+  // Loaded only here: with @UPSTREAMs given, the config modules (and the file) are not needed at all.
+  const { buildDaemonConfig } = await import('../config/daemon-config.js');
   const config = await buildDaemonConfig({ config: args.config, caFile: args.caFile, profile });
   const timeoutMs = args.timeoutMs ?? config.timeoutMs;
   const extraCa = readCaFile(config.caFile, '--ca-file');

@@ -1,5 +1,4 @@
 /** The pieces startDaemon assembles: CA file, listeners, the DoT service, the control socket, the cache. */
-import { readFileSync } from 'node:fs';
 import { ResponseCache } from '../cache/response-cache.js';
 import { ConfigError, describeCause, type ListenError } from '../errors.js';
 import type { Resolver } from '../resolver/resolver.js';
@@ -29,20 +28,6 @@ export function createCache(
     clock,
     logger,
   });
-}
-
-/** Reads --ca-file once at start; a missing or empty file is a configuration error naming the key. */
-export function readCaFile(path: string | undefined, key = 'caFile'): string[] | undefined {
-  if (path === undefined) return undefined;
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(key, `cannot read ${path}: ${describeCause(err)}`);
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError(key, `${path} holds no PEM certificate`);
-  return [pem];
 }
 
 export const NO_TLS_STATUS: ListenerStatus = {

@@ -11,7 +11,8 @@ import { Resolver } from '../resolver/resolver.js';
 import { systemClock } from '../util/clock.js';
 import { registerCacheControl } from './cache-control.js';
 import type { ControlServer } from './control-server.js';
-import { bindPair, createCache, NO_TLS_STATUS, openControl, readCaFile, startTls } from './daemon-parts.js';
+import { readCaFile } from '../upstream/ca-file.js';
+import { bindPair, createCache, NO_TLS_STATUS, openControl, startTls } from './daemon-parts.js';
 import type { Daemon, DaemonOptions, ListenSpec } from './daemon-types.js';
 import { newServerCounters, type QueryContext } from './query-handler.js';
 import {
@@ -29,7 +30,6 @@ import type { TlsService } from './tls-service.js';
 import type { ListenerStatus } from './tls-status.js';
 
 export type { BoundAddress, Daemon, DaemonOptions, ListenSpec } from './daemon-types.js';
-export { readCaFile } from './daemon-parts.js';
 
 interface Opened {
   readonly control: ControlServer | undefined;
