@@ -5,8 +5,8 @@
 param(
   # node.exe; by default the one on PATH.
   [string]$Node = (Get-Command node.exe -ErrorAction Stop).Source,
-  # dotstub's dist\src\cli\main.js; by default the one of this checkout.
-  [string]$Main = (Join-Path $PSScriptRoot '..\..\dist\src\cli\main.js' | Resolve-Path).Path,
+  # dotstub's bundled bin, dist\src\cli\dotstub.mjs; by default the one of this checkout.
+  [string]$Main = (Join-Path $PSScriptRoot '..\..\dist\src\cli\dotstub.mjs' | Resolve-Path).Path,
   [string]$Config = (Join-Path $env:ProgramData 'dotstub\config.json')
 )
 $ErrorActionPreference = 'Stop'

@@ -6,7 +6,7 @@
 export interface ServicePaths {
   /** The node executable. */
   readonly node: string;
-  /** dotstub's dist/src/cli/main.js. */
+  /** dotstub's bundled bin, dist/src/cli/dotstub.mjs (or main.js, unbundled). */
   readonly main: string;
   /** The system config file the service reads. */
   readonly config: string;

@@ -6,7 +6,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
@@ -134,7 +134,8 @@ describe('dotstub service --dry-run', () => {
     assert.match(r.stdout, /^write \/etc\/systemd\/system\/dotstub\.service \(mode 0644\):$/m);
     assert.ok(
       r.stdout.includes(
-        `    | ExecStart=${process.execPath} ${CLI} run --config /etc/dotstub/config.json --control /run/dotstub/control.sock\n`,
+        // The service runs the bundled bin beside main.js (npm run build makes it), not main.js.
+        `    | ExecStart=${process.execPath} ${join(dirname(CLI), 'dotstub.mjs')} run --config /etc/dotstub/config.json --control /run/dotstub/control.sock\n`,
       ),
       r.stdout,
     );

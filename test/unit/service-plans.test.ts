@@ -24,16 +24,16 @@ import {
 import { fakeRunner, makeRoot, put, tree } from '../helpers/scratch-root.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const SYSTEMD = serviceLayout('systemd', '/usr/bin/node', '/opt/dotstub/dist/src/cli/main.js');
+const SYSTEMD = serviceLayout('systemd', '/usr/bin/node', '/opt/dotstub/dist/src/cli/dotstub.mjs');
 const LAUNCHD = serviceLayout(
   'launchd',
   '/usr/local/bin/node',
-  '/usr/local/lib/node_modules/dotstub/dist/src/cli/main.js',
+  '/usr/local/lib/node_modules/dotstub/dist/src/cli/dotstub.mjs',
 );
 const WINDOWS = serviceLayout(
   'windows',
   'C:\\Program Files\\nodejs\\node.exe',
-  'C:\\dotstub\\dist\\src\\cli\\main.js',
+  'C:\\dotstub\\dist\\src\\cli\\dotstub.mjs',
 );
 const NOTHING: ServiceFacts = { exists: () => false, sha256: () => undefined, manifest: undefined };
 const body = (text: string): string =>
@@ -210,7 +210,7 @@ rmdir ${dir} (if empty)
     const runs = plan.flatMap((s) => (s.kind === 'run' ? [s.argv] : []));
     assert.deepEqual(runs, [
       ps("Stop-ScheduledTask -TaskName 'dotstub'"),
-      ps(`$action = New-ScheduledTaskAction -Execute 'C:\\Program Files\\nodejs\\node.exe' -Argument '"C:\\dotstub\\dist\\src\\cli\\main.js" run --config "C:\\ProgramData\\dotstub\\config.json" --control "\\\\.\\pipe\\dotstub-control"' -WorkingDirectory 'C:\\'
+      ps(`$action = New-ScheduledTaskAction -Execute 'C:\\Program Files\\nodejs\\node.exe' -Argument '"C:\\dotstub\\dist\\src\\cli\\dotstub.mjs" run --config "C:\\ProgramData\\dotstub\\config.json" --control "\\\\.\\pipe\\dotstub-control"' -WorkingDirectory 'C:\\'
 $trigger = New-ScheduledTaskTrigger -AtStartup
 $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
 $settings = New-ScheduledTaskSettingsSet -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) -ExecutionTimeLimit (New-TimeSpan -Seconds 0) -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
