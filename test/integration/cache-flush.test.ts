@@ -34,6 +34,7 @@ describe('cache emptied on network and upstream changes', () => {
       maxConnectionsPerUpstream: 2,
       maxInFlightPerConnection: 100,
       cache: DEFAULT_CACHE_CONFIG,
+      nudgeAfterTicket: false, // as startStack has it: a reload with these keeps the upstreams
     };
     stack = await startStack(base);
   });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startFakePlain, type FakePlain } from '../helpers/fake-plain.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { withoutNudgeCopies } from '../helpers/fake-upstream-types.js';
 import { caFile, getTestPki } from '../helpers/test-certs.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -159,7 +160,7 @@ describe('dotstub query against a DoT upstream', () => {
     const chaos = await query([...pinArg(pki.leaf.pin), at, 'version.bind', 'TXT', 'CH', '-q']);
     assert.equal(chaos.code, 0, explain(chaos));
     assert.equal(chaos.stdout, 'version.bind.\t300\tCH\tTXT\t"fake"\n');
-    const seen = dot.queries.map((q) => [q.name, q.type, q.parsed.qclass]);
+    const seen = withoutNudgeCopies(dot.queries).map((q) => [q.name, q.type, q.parsed.qclass]);
     assert.deepEqual(seen.slice(-3), [
       ['svc.example', 65, 1],
       ['odd.example', 65535, 1],

@@ -31,6 +31,7 @@ describe('reload', () => {
       maxConnectionsPerUpstream: 2,
       maxInFlightPerConnection: 100,
       backoff: { baseMs: 200, capMs: 1000, jitter: 0 },
+      nudgeAfterTicket: false, // as startStack has it: a reload with these keeps the upstreams
     };
     stack = await startStack(base);
   });
