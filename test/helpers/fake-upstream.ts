@@ -103,6 +103,9 @@ export class FakeUpstream {
     const index = this.connectionLog.length;
     const info = newConnectionInfo(index, raw.remotePort ?? 0);
     this.connectionLog.push(info);
+    // As public DoT servers do (unbound does not): answers leave at once, not behind a session ticket
+    // waiting for our delayed ACK. Tests of the nudge for such servers delay their answers instead.
+    raw.setNoDelay(true);
     raw.on('error', (err) => {
       info.error ??= err;
     });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildQuery, parseAnswer, udpQuery, waitFor } from '../helpers/dns-messages.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { withoutNudgeCopies } from '../helpers/fake-upstream-types.js';
 import { caFile } from '../helpers/test-certs.js';
 import { CLI_PATH as CLI, runCli, type CliRun } from '../helpers/run-cli.js';
 
@@ -85,8 +86,9 @@ describe('dotstub reload and SIGHUP', () => {
     daemon.kill('SIGHUP');
     await waitFor(() => /msg=reloaded trigger=SIGHUP/.test(log), 5000, 'SIGHUP reload');
     assert.match(log, /trigger=SIGHUP .*upstreams_kept=1 upstreams_added=0 upstreams_removed=1/);
-    const before = b.queries.length;
+    const before = withoutNudgeCopies(b.queries).length;
     assert.equal(parseAnswer(await udpQuery(port, buildQuery('b.example', 'A'))).rcode, 'NOERROR');
-    assert.equal(b.queries.length, before + 1);
+    // The daemon nudges as users run it: a fresh connection's first query may reach b twice.
+    assert.equal(withoutNudgeCopies(b.queries).length, before + 1);
   });
 });
