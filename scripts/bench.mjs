@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import * as P from './bench-lib/procs.mjs';
 import { makeCerts, startUpstream, writeQueryFile, probeName, unboundQueries } from './bench-lib/setup.mjs';
-import { TARGETS, startTarget, DOTSTUB_MAIN } from './bench-lib/targets.mjs';
+import { TARGETS, startTarget, DOTSTUB_MAIN, queryArgs, serviceEnv } from './bench-lib/targets.mjs';
 import { dnsperf } from './bench-lib/dnsperf.mjs';
 import { summarise, ratios, renderTable, median } from './bench-lib/report.mjs';
 import { runCacheHit } from './bench-lib/cache-hit.mjs';
@@ -220,6 +220,22 @@ async function coldStarts(ctx, tgt, dir, count) {
   return { samples, ...kept };
 }
 
+/** `dotstub query` end to end (spawn to exit), each on a fresh process and connection. */
+async function queryCommandTimes(ctx, count) {
+  const samples = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const r = spawnSync(process.execPath, queryArgs(ctx, probeName()), {
+      env: serviceEnv(),
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    if (r.status !== 0) throw new Error(`dotstub query failed (exit ${r.status}): ${r.stderr}`);
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
 async function runTarget(ctx, tgt, rep) {
   const dir = join(workDir, `${tgt.name}-rep${rep}`);
   mkdirSync(dir, { recursive: true });
@@ -228,6 +244,7 @@ async function runTarget(ctx, tgt, rep) {
   let port = ctx.upstreamPort;
   try {
     if (tgt.starter) {
+      if (tgt.name === 'dotstub') out.queryCommandMs = await queryCommandTimes(ctx, cfg.cold);
       const c = await coldStarts(ctx, tgt, dir, cfg.cold);
       out.coldMs = c.samples;
       proc = c.proc;
@@ -355,8 +372,16 @@ async function main() {
     `${info.date} — ${info.nproc} × ${info.cpu}, Node ${info.node}; unbound ${info.unbound}, stubby ${info.stubby}, ` +
     `Knot Resolver ${info.kresd}, dnsperf ${info.dnsperf}; ${cfg.reps} repetition(s) of ${cfg.duration} s phases` +
     `${cfg.short ? ' (--short)' : ''}; upstream unbound num-threads ${cfg.upstreamThreads}; load average ` +
-    `${info.loadAverage} at start, ${info.loadAverageAtEnd} at end`;
+    `${info.loadAverage} at start, ${info.loadAverageAtEnd} at end` +
+    (process.env.NODE_EXTRA_CA_CERTS === undefined
+      ? ''
+      : '; NODE_EXTRA_CA_CERTS is set here and dotstub runs without it, as a service does');
   console.log(`\n${header}\n\n${table}\n`);
+  const query = summaries.find((s) => s.queryCommandMs !== undefined);
+  if (query)
+    console.log(
+      `dotstub query, end to end (spawn to exit, a fresh connection each): median ${Math.round(query.queryCommandMs)} ms of ${query.queryCommandSamples}\n`,
+    );
   if (cache) console.log(`${cache.table}\n`);
   const errors = [
     ...summaries.flatMap((s) => s.errors.map((e) => `${s.name}: ${e}`)),

@@ -46,6 +46,11 @@ export function summarise(target, reps, search) {
   }
   s.peakMemMiB = max(reps.map((r) => r.peakMemMiB));
   s.coldStartMs = median(reps.flatMap((r) => r.coldMs ?? []));
+  const queryMs = reps.flatMap((r) => r.queryCommandMs ?? []);
+  if (queryMs.length > 0) {
+    s.queryCommandMs = median(queryMs);
+    s.queryCommandSamples = queryMs.length;
+  }
   s.coldStartSamples = reps.reduce((n, r) => n + (r.coldMs?.length ?? 0), 0);
   s.errors = reps.flatMap((r) => r.errors ?? []);
   return s;
