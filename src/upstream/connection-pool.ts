@@ -6,6 +6,7 @@
 import { ConnectionClosedError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
 import type { ParsedMessage } from '../dns/wire.js';
 import type { AbortLike } from '../util/deadline.js';
+import { WaitQueue } from '../util/wait-queue.js';
 import type { StreamConnection } from './stream-connection.js';
 import type { AttemptSink } from './upstream.js';
 
@@ -47,7 +48,7 @@ export class ConnectionPool {
   readonly #options: PoolOptions;
   #connections: StreamConnection[] = [];
   #connecting: Promise<StreamConnection> | undefined;
-  #waiters: (() => void)[] = [];
+  readonly #waiters = new WaitQueue();
   #closed = false;
 
   constructor(options: PoolOptions) {
@@ -87,7 +88,7 @@ export class ConnectionPool {
 
   /** A query left a connection: the longest-waiting query may try for its slot. */
   settled(): void {
-    this.#waiters.shift()?.();
+    this.#waiters.wakeOldest();
   }
 
   /** Makes sure one authenticated (or, Opportunistic, tolerated) connection is open. */
@@ -104,7 +105,7 @@ export class ConnectionPool {
       if (this.#connecting === undefined && live >= this.#options.maxConnections) {
         // Every connection is full and no more may open: wait for a slot, within the query's deadline,
         // rather than fail a burst that the pipelines will absorb in milliseconds.
-        if (this.#waiters.length >= MAX_WAITERS) throw new UpstreamBusyError(this.#options.target);
+        if (this.#waiters.size >= MAX_WAITERS) throw new UpstreamBusyError(this.#options.target);
         await this.#slot(signal);
         continue;
       }
@@ -123,10 +124,9 @@ export class ConnectionPool {
       wake = resolve;
       setTimeout(resolve, SLOT_POLL_MS).unref();
     });
-    this.#waiters.push(wake);
+    const waiter = this.#waiters.add(wake);
     return raceAbort(woken, signal).finally(() => {
-      const at = this.#waiters.indexOf(wake);
-      if (at >= 0) this.#waiters.splice(at, 1);
+      this.#waiters.cancel(waiter);
     });
   }
 
@@ -158,7 +158,7 @@ export class ConnectionPool {
   remove(conn: StreamConnection): void {
     this.#connections = this.#connections.filter((c) => c !== conn);
     // Room for a new connection: let a waiting query try.
-    this.#waiters.shift()?.();
+    this.#waiters.wakeOldest();
   }
 
   /**
