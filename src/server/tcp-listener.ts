@@ -5,13 +5,20 @@
 import { createServer, type Server } from 'node:net';
 import type { QueryContext } from './query-handler.js';
 import { listenStream } from './listen-errors.js';
-import { DEFAULT_TCP_LIMITS, StreamClient, type TcpLimits } from './stream-client.js';
+import {
+  DEFAULT_TCP_LIMITS,
+  listenerLoad,
+  StreamClient,
+  type ListenerLoad,
+  type TcpLimits,
+} from './stream-client.js';
 
 export { DEFAULT_TCP_LIMITS, type TcpLimits } from './stream-client.js';
 
 export class TcpListener {
   readonly #server: Server;
   readonly #clients = new Set<StreamClient>();
+  readonly #load: ListenerLoad = listenerLoad(this.#clients);
   #closed: Promise<void> | undefined;
 
   private constructor(server: Server) {
@@ -28,7 +35,11 @@ export class TcpListener {
     server.maxConnections = limits.maxConnections;
     const listener = new TcpListener(server);
     server.on('connection', (socket) => {
-      const client = new StreamClient(socket, ctx, { transport: 'tcp', limits });
+      const client = new StreamClient(socket, ctx, {
+        transport: 'tcp',
+        limits,
+        load: listener.#load,
+      });
       listener.#clients.add(client);
       socket.on('close', () => listener.#clients.delete(client));
     });

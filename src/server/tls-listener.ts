@@ -11,7 +11,7 @@ import { describeCause } from '../errors.js';
 import type { AllowList } from './allow-list.js';
 import { listenStream } from './listen-errors.js';
 import type { QueryContext } from './query-handler.js';
-import { StreamClient, type TcpLimits } from './stream-client.js';
+import { listenerLoad, StreamClient, type ListenerLoad, type TcpLimits } from './stream-client.js';
 import { finishTlsAnswer } from './tls-answer.js';
 import { handshakeFailureCause, newTlsListenerCounters, type TlsListenerCounters } from './tls-status.js';
 
@@ -32,6 +32,7 @@ export class TlsListener {
   readonly #server: Server;
   readonly #tls: TlsServer;
   readonly #clients = new Set<StreamClient>();
+  readonly #load: ListenerLoad = listenerLoad(this.#clients);
   readonly #sockets = new Set<Socket>();
   readonly #perClient = new Map<string, number>();
   readonly counters: TlsListenerCounters = newTlsListenerCounters();
@@ -119,6 +120,7 @@ export class TlsListener {
     const client = new StreamClient(socket, ctx, {
       transport: 'tls',
       limits: options.limits,
+      load: this.#load,
       finish: (answer, query) =>
         finishTlsAnswer(answer, query, {
           padBlock: options.padBlock,
