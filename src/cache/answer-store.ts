@@ -12,6 +12,7 @@ import { LruStore, type LruNode } from './lru-store.js';
 import { partitionOf, type Partition } from './privacy.js';
 import { cachePlan, type EntryKind, type TtlLimits } from './ttl-policy.js';
 import { EntrySlab } from './entry-slab.js';
+import { hashOf } from '../util/churn-map.js';
 
 /** Where a stored answer's TTL fields are, and the TTL each carried when stored. */
 interface TtlFields {
@@ -92,15 +93,19 @@ export class AnswerStore {
     return this.#lru.evictions;
   }
 
-  /** The best entry for the key among the partitions (fresh first, in partition order), or a stale one. */
-  lookup(key: QueryKey, partitions: readonly Partition[], now: number): Lookup | undefined {
+  /**
+   * The best entry for the key among the partitions (fresh first, in partition order), or a stale one.
+   * `keyHash` is the key's hashOf(), computed once by the caller for its own tables too.
+   */
+  lookup(key: QueryKey, keyHash: number, partitions: readonly Partition[], now: number): Lookup | undefined {
     let stale: CacheEntry | undefined;
     for (const partition of partitions) {
       const id = storeKey(partition, key);
-      const entry = this.#lru.get(id);
+      const hash = id === key ? keyHash : hashOf(id);
+      const entry = this.#lru.get(id, hash);
       if (entry === undefined) continue;
       if (now < entry.expiresAt) return { entry, fresh: true };
-      if (now >= entry.expiresAt + this.#staleMs) this.#lru.delete(id);
+      if (now >= entry.expiresAt + this.#staleMs) this.#lru.delete(id, hash);
       else stale ??= entry;
     }
     return stale === undefined ? undefined : { entry: stale, fresh: false };
@@ -112,6 +117,7 @@ export class AnswerStore {
    */
   insert(
     key: QueryKey,
+    keyHash: number,
     upstream: UpstreamAnswer,
     partitions: readonly Partition[],
     now: number,
@@ -119,18 +125,20 @@ export class AnswerStore {
     const partition = partitionOf(upstream);
     if (!partitions.includes(partition)) return undefined;
     const id = storeKey(partition, key);
+    const hash = id === key ? keyHash : hashOf(id);
     const { msg } = upstream;
     const recordCount = msg.ancount + msg.nscount + msg.arcount;
     // Decided before any work on the answer (under a scan of new names most answers stop here), for the
     // answers the TTL policy could store: no TC, and NOERROR, SERVFAIL or NXDOMAIN (ttl-policy.ts).
     if (!storableHeader(upstream.answer)) return undefined;
-    if (!this.#admit(id, entryBytes(upstream.answer.length, id, recordCount), now)) return undefined;
+    if (!this.#admit(id, hash, entryBytes(upstream.answer.length, id, recordCount), now)) return undefined;
     // Planned on the upstream's own parse, before any copy: a second parse of the copy cost as much as the
     // rest of the insert.
     const records = recordTtls(upstream.answer, msg);
     const plan = cachePlan(upstream.answer, records, (msg.opt?.ttlField ?? 0) >>> 24, this.#limits);
     if (plan === undefined) return undefined;
-    if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id) !== undefined) return undefined;
+    if (plan.kind === 'servfail' && this.#staleMs > 0 && this.#lru.peek(id, hash) !== undefined)
+      return undefined;
     const wire = this.#slab.copy(shareableAnswer(upstream.answer, upstream.msg));
     const entry = new CacheEntry(
       partition,
@@ -140,7 +148,7 @@ export class AnswerStore {
       plan.lifetime,
       entryBytes(wire.length, id, records.length),
     );
-    return this.#lru.set(id, entry) ? entry : undefined;
+    return this.#lru.set(id, entry, hash) ? entry : undefined;
   }
 
   /**
@@ -148,11 +156,11 @@ export class AnswerStore {
    * it would push out has expired (beyond serve-stale's window); when it would push out a live one, only if
    * this key was asked for recently (doorkeeper.ts): a name asked once does not evict a name in use.
    */
-  #admit(id: string, bytes: number, now: number): boolean {
+  #admit(id: string, hash: number, bytes: number, now: number): boolean {
     if (!this.#lru.wouldEvict(bytes)) return true;
     const oldest = this.#lru.oldest;
     if (oldest === undefined || now >= oldest.expiresAt + this.#staleMs) return true;
-    if (this.#doorkeeper.seenOrAdd(id)) return true;
+    if (this.#doorkeeper.seenOrAdd(id, hash)) return true;
     this.declined++;
     return false;
   }

@@ -21,9 +21,9 @@ export class Doorkeeper {
   }
 
   /** True if `key` was (probably) seen since the last reset; otherwise remembers it and returns false. */
-  seenOrAdd(key: string): boolean {
+  seenOrAdd(key: string, hash = fnv1a(key)): boolean {
     // FNV-1a, then a second hash derived from it (Kirsch-Mitzenmacher double hashing), three probes.
-    const h = fnv1a(key);
+    const h = hash;
     const h2 = Math.imul(h ^ (h >>> 16), 0x85ebca6b) | 1;
     let seen = true;
     for (let k = 0; k < 3; k++) {

@@ -9,7 +9,7 @@
  * every answer is stored and later evicted, and a separate slot object per entry was one more object for
  * the old generation to collect.
  */
-import { ChurnMap } from '../util/churn-map.js';
+import { ChurnMap, hashOf } from '../util/churn-map.js';
 
 export interface LruNode {
   /** What the entry costs in memory, roughly: its bytes plus a fixed overhead. */
@@ -44,8 +44,8 @@ export class LruStore<V extends LruNode> {
   }
 
   /** The entry, now the most recently used one. */
-  get(key: string): V | undefined {
-    const entry = this.#map.get(key);
+  get(key: string, hash = hashOf(key)): V | undefined {
+    const entry = this.#map.get(key, hash);
     if (entry === undefined) return undefined;
     if (entry !== this.#newest) {
       this.#unlink(entry);
@@ -54,8 +54,8 @@ export class LruStore<V extends LruNode> {
     return entry;
   }
 
-  peek(key: string): V | undefined {
-    return this.#map.get(key);
+  peek(key: string, hash = hashOf(key)): V | undefined {
+    return this.#map.get(key, hash);
   }
 
   /** The least recently used entry: the one the next eviction takes. */
@@ -69,11 +69,11 @@ export class LruStore<V extends LruNode> {
   }
 
   /** Stores (or replaces) the entry, then evicts the least recently used until both bounds hold. */
-  set(key: string, value: V): boolean {
-    this.delete(key);
+  set(key: string, value: V, hash = hashOf(key)): boolean {
+    this.delete(key, hash);
     if (value.bytes > this.#maxBytes || this.#maxEntries === 0) return false;
     value.lruKey = key;
-    this.#map.set(key, value);
+    this.#map.set(key, value, hash);
     this.#append(value);
     this.#bytes += value.bytes;
     while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
@@ -85,10 +85,10 @@ export class LruStore<V extends LruNode> {
     return true;
   }
 
-  delete(key: string): boolean {
-    const entry = this.#map.get(key);
+  delete(key: string, hash = hashOf(key)): boolean {
+    const entry = this.#map.get(key, hash);
     if (entry === undefined) return false;
-    this.#map.delete(key);
+    this.#map.delete(key, hash);
     this.#unlink(entry);
     this.#bytes -= entry.bytes;
     return true;

@@ -9,7 +9,7 @@ import { parseMessage, RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { ResolveResult } from '../resolver/resolver.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
-import { ChurnMap } from '../util/churn-map.js';
+import { ChurnMap, hashOf } from '../util/churn-map.js';
 import type { Logger } from '../util/logger.js';
 import { AnswerStore, type CacheEntry } from './answer-store.js';
 import { normaliseName, queryKey, type QueryKey } from './cache-key.js';
@@ -46,14 +46,17 @@ export interface CacheStats {
   flushes: number;
 }
 
-interface Fetched {
-  readonly result: ResolveResult;
-  readonly entry: CacheEntry | undefined;
-}
+/** What a resolution gives its waiters: the result, and the entry it was stored as, if it was. */
+type Waiter = (result: ResolveResult, entry: CacheEntry | undefined) => void;
 
-/** One upstream resolution in progress, and the clients waiting on it (the first asked for it). */
+/**
+ * One upstream resolution in progress: who asked first, and who asked the same since. The followers'
+ * list is made by the first of them: most questions are not coalesced, and every object a miss leaves
+ * in flight is work for the collector (under load a query stays in flight long enough to be promoted).
+ */
 interface Fetch {
-  readonly waiters: ((outcome: Fetched) => void)[];
+  readonly first: Waiter;
+  followers: Waiter[] | undefined;
 }
 
 const failed = (r: ResolveResult): boolean =>
@@ -107,7 +110,8 @@ export class ResponseCache {
       return;
     }
     const now = this.#clock.now();
-    const found = this.#store.lookup(key, this.#partitions, now);
+    const hash = hashOf(key);
+    const found = this.#store.lookup(key, hash, this.#partitions, now);
     if (found?.fresh === true) {
       this.#counters.hits++;
       found.entry.hits++;
@@ -117,9 +121,7 @@ export class ResponseCache {
     }
     this.#counters.misses++;
     if (found === undefined) {
-      this.#join(key, query, msg, (outcome, leader) => {
-        done(leader ? outcome.result : this.#forFollower(outcome, query, msg));
-      });
+      this.#join(key, hash, query, msg, done);
       return;
     }
     this.#missWithStale(key, query, msg, found.entry).then(done, (err: unknown) => {
@@ -128,23 +130,25 @@ export class ResponseCache {
     });
   }
 
-  /** Waits on the resolution in flight for this question, or starts it. */
+  /**
+   * Waits on the resolution in flight for this question, or starts it: the client that starts it gets
+   * the upstream's result as it is, a coalesced one its own copy (#forFollower).
+   */
   #join(
     key: QueryKey,
+    hash: number,
     query: Buffer,
     msg: ParsedMessage,
-    waiter: (outcome: Fetched, leader: boolean) => void,
+    done: (result: ResolveResult) => void,
   ): void {
-    const pending = this.#inFlight.get(key);
+    const pending = this.#inFlight.get(key, hash);
     if (pending === undefined) {
-      this.#fetch(key, query, msg, (outcome) => {
-        waiter(outcome, true);
-      });
+      this.#fetch(key, hash, query, msg, done);
       return;
     }
     this.#counters.coalesced++;
-    pending.waiters.push((outcome) => {
-      waiter(outcome, false);
+    (pending.followers ??= []).push((result, entry) => {
+      done(this.#forFollower(result, entry, query, msg));
     });
   }
 
@@ -156,9 +160,7 @@ export class ResponseCache {
     stale: CacheEntry,
   ): Promise<ResolveResult> {
     const pending = new Promise<ResolveResult>((resolve) => {
-      this.#join(key, query, msg, (outcome, leader) => {
-        resolve(leader ? outcome.result : this.#forFollower(outcome, query, msg));
-      });
+      this.#join(key, hashOf(key), query, msg, resolve);
     });
     const result = await this.#withinStaleTimer(pending);
     if (result !== undefined && !failed(result)) return result;
@@ -184,39 +186,52 @@ export class ResponseCache {
   }
 
   /** One upstream resolution, shared by every identical question that arrives while it runs. */
-  #fetch(key: QueryKey, query: Buffer, msg: ParsedMessage, first: (outcome: Fetched) => void): void {
+  #fetch(key: QueryKey, hash: number, query: Buffer, msg: ParsedMessage, first: Waiter): void {
     const generation = this.#generation;
-    const fetch: Fetch = { waiters: [first] };
-    this.#inFlight.set(key, fetch);
+    const fetch: Fetch = { first, followers: undefined };
+    this.#inFlight.set(key, fetch, hash);
     this.#resolver.dispatch(query, msg, (result) => {
-      if (this.#inFlight.get(key) === fetch) this.#inFlight.delete(key);
+      this.#inFlight.deleteIf(key, fetch, hash);
       let entry: CacheEntry | undefined;
       try {
         if (result.via !== undefined && generation === this.#generation)
-          entry = this.#store.insert(key, result.via.answer, this.#partitions, this.#clock.now());
+          entry = this.#store.insert(key, hash, result.via.answer, this.#partitions, this.#clock.now());
       } catch (err) {
         // Not stored, but every waiting client still gets the answer.
         this.#logger.error('could not store an answer', { q: key, cause: String(err) });
       }
-      const outcome: Fetched = { result, entry };
-      for (const waiter of fetch.waiters) {
-        try {
-          waiter(outcome);
-        } catch (err) {
-          this.#logger.error('could not answer a waiting client', { q: key, cause: String(err) });
-        }
-      }
+      this.#notify(key, fetch.first, result, entry);
+      if (fetch.followers !== undefined)
+        for (const follower of fetch.followers) this.#notify(key, follower, result, entry);
     });
   }
 
-  /** A coalesced client's own result: the shared one with its ID, flags, question case and EDNS shape. */
-  #forFollower(outcome: Fetched, query: Buffer, msg: ParsedMessage): ResolveResult {
-    return { ...outcome.result, answer: this.#followerAnswer(outcome, query, msg) };
+  #notify(key: QueryKey, waiter: Waiter, result: ResolveResult, entry: CacheEntry | undefined): void {
+    try {
+      waiter(result, entry);
+    } catch (err) {
+      this.#logger.error('could not answer a waiting client', { q: key, cause: String(err) });
+    }
   }
 
-  #followerAnswer(outcome: Fetched, query: Buffer, msg: ParsedMessage): Buffer {
-    if (outcome.entry !== undefined) return this.#store.answer(outcome.entry, query, msg, this.#clock.now());
-    const via = outcome.result.via;
+  /** A coalesced client's own result: the shared one with its ID, flags, question case and EDNS shape. */
+  #forFollower(
+    result: ResolveResult,
+    entry: CacheEntry | undefined,
+    query: Buffer,
+    msg: ParsedMessage,
+  ): ResolveResult {
+    return { ...result, answer: this.#followerAnswer(result, entry, query, msg) };
+  }
+
+  #followerAnswer(
+    result: ResolveResult,
+    entry: CacheEntry | undefined,
+    query: Buffer,
+    msg: ParsedMessage,
+  ): Buffer {
+    if (entry !== undefined) return this.#store.answer(entry, query, msg, this.#clock.now());
+    const via = result.via;
     if (via === undefined) return errorAnswer(query, msg, RCODE.SERVFAIL);
     const wire = shareableAnswer(via.answer.answer, via.answer.msg);
     return answerForClient(wire, parseMessage(wire), { offsets: [], values: [] }, query, msg);
@@ -232,9 +247,9 @@ export class ResponseCache {
     this.#counters.prefetches++;
     // The client's bytes may be reused by its listener once answered: the refresh keeps its own copy.
     const copy = Buffer.from(query);
-    this.#fetch(key, copy, msg, (outcome) => {
-      if (outcome.result.error !== undefined)
-        this.#logger.debug('prefetch failed', { q: key, cause: outcome.result.error.message });
+    this.#fetch(key, hashOf(key), copy, msg, (result) => {
+      if (result.error !== undefined)
+        this.#logger.debug('prefetch failed', { q: key, cause: result.error.message });
     });
   }
 

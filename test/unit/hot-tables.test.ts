@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EntrySlab } from '../../src/cache/entry-slab.js';
 import { InFlightTable } from '../../src/upstream/in-flight-table.js';
-import { ChurnMap } from '../../src/util/churn-map.js';
+import { ChurnMap, hashOf } from '../../src/util/churn-map.js';
 
 describe('InFlightTable', () => {
   it('matches an answer by ID and question, and never hands out an ID in flight', () => {
@@ -123,6 +123,21 @@ describe('ChurnMap', () => {
     map.clear();
     assert.equal(map.size, 0);
     assert.deepEqual(map.entries(), []);
+  });
+
+  it('deletes a key only while it maps to the given value, and takes a hash computed once', () => {
+    const map = new ChurnMap<object>();
+    const first = {};
+    const second = {};
+    const hash = hashOf('a.example./1/1');
+    map.set('a.example./1/1', first, hash);
+    map.set('a.example./1/1', second);
+    assert.equal(map.deleteIf('a.example./1/1', first, hash), false, 'replaced: the newer value stays');
+    assert.equal(map.get('a.example./1/1', hash), second);
+    assert.equal(map.deleteIf('a.example./1/1', second), true);
+    assert.equal(map.get('a.example./1/1'), undefined);
+    assert.equal(map.deleteIf('a.example./1/1', second), false, 'gone: nothing to delete');
+    assert.equal(map.size, 0);
   });
 });
 
