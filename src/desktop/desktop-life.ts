@@ -124,7 +124,7 @@ export class DesktopLife implements QueryRouter {
   }
 
   route(name: string): RouteDecision | undefined {
-    const hit = this.#routes.match(name);
+    const hit = this.#routes.matchNormalized(name);
     if (hit?.kind === 'local') return hit;
     if (hit?.kind === 'rule') return { kind: 'upstreams', group: hit.suffix, upstreams: hit.rule.upstreams };
     const portal = this.portal.upstreams();

@@ -96,7 +96,15 @@ export class SplitRoutes {
 
   /** The rule or local zone for `name` (any case, trailing dot or not), or undefined for the public upstreams. */
   match(name: string): SplitMatch | undefined {
-    let candidate = normalizeName(name);
+    return this.matchNormalized(normalizeName(name));
+  }
+
+  /**
+   * match() for a name already lower-case without its final dot (nameOfKey's): the resolver's path, for
+   * every query, where lower-casing again went to V8's runtime each time (0.5 % of the profile at the max).
+   */
+  matchNormalized(name: string): SplitMatch | undefined {
+    let candidate = name;
     if (!this.#anyName && !this.#lastLabels.has(candidate.slice(candidate.lastIndexOf('.') + 1)))
       return undefined;
     for (;;) {

@@ -194,6 +194,11 @@ describe('SplitRoutes', () => {
     assert.equal(nameOfKey('www.example.org./1/1'), 'www.example.org');
     assert.equal(nameOfKey('a/b.example./28/1'), 'a/b.example');
     assert.equal(nameOfKey('./2/1'), '');
+    const key = (name: string) => routes.matchNormalized(nameOfKey(name));
+    assert.equal(key('db.lab.corp.example./1/1')?.kind, 'rule', 'a key routes as its name does');
+    assert.deepEqual(key('db.lab.corp.example./1/1'), routes.match('DB.Lab.Corp.Example.'));
+    assert.deepEqual(key('printer.local./1/1'), { kind: 'local', zone: 'local' });
+    assert.equal(key('www.example.org./1/1'), undefined);
   });
 });
 
