@@ -14,6 +14,7 @@ import type { Clock } from '../util/clock.js';
 import { ActivityTimer } from '../util/activity-timer.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
+import { FirstAnswerNudge } from './first-answer-nudge.js';
 import { InFlightTable } from './in-flight-table.js';
 import { countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
 import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
@@ -26,13 +27,6 @@ export type ConnectionState = 'open' | 'draining' | 'closed';
  * as died while reading, as before timers were shared.
  */
 const STALL_GRACE_MS = 50;
-
-/**
- * How long after a session ticket the first answer may take before nudge() acts. A server with Nagle off
- * sends the ticket and a ready answer back to back; this keeps the copy for servers that hold the answer
- * (40 ms and more) or are still resolving it, at 2 ms of the 40 saved.
- */
-const NUDGE_AFTER_MS = 2;
 
 export interface ConnectionEvents {
   /** An answer that matched nothing in flight (wrong ID or question, duplicate, unsolicited). */
@@ -85,12 +79,7 @@ export class StreamConnection {
   #lastAnswerAt: number;
   #serverIdleMs: number | undefined;
   #ours = false;
-  /** The first query as sent, kept until the first answer: what nudge() sends again. */
-  #firstWire: Buffer | undefined;
-  #answered = false;
-  #nudged = false;
-  /** The ID of the nudge's copy while its answer (dropped) may still come. */
-  #nudgeId = -1;
+  readonly #nudge = new FirstAnswerNudge();
   /** Queries written in this event-loop turn, sent together by #flush. */
   #queued: Buffer[] = [];
   #queuedBytes = 0;
@@ -171,7 +160,7 @@ export class StreamConnection {
       ecsPrivate: this.#options.ecsPrivate,
     });
     const reused = this.#queriesSent > 0;
-    if (!reused) this.#firstWire = wire;
+    this.#nudge.sent(wire, !reused);
     if (reused && this.#options.stats !== undefined) this.#options.stats.counters.connectionsReused++;
     const sentAt = this.#options.clock.now();
     const onAbort = (): void => {
@@ -203,31 +192,25 @@ export class StreamConnection {
   }
 
   /**
-   * The server sent a post-handshake message (a TLS 1.3 session ticket) while our first query waits. A
-   * server that leaves Nagle on (unbound does) holds its next write, the second ticket and then our
-   * answer, until we acknowledge the first ticket, and our kernel delays that ACK while we have nothing to
-   * send (40 ms on Linux, up to 200 ms elsewhere): every fresh connection's first answer came 40 ms late
-   * from a loopback unbound (strace: the ticket and the answer written 0.4 ms apart). Any data from us
-   * carries the ACK at once, so the first query goes out again under another ID and its answer is
-   * dropped: one copy of a question the server already has, once per connection, only while no answer has
-   * come (NUDGE_AFTER_MS after the ticket) and nothing else of ours is about to be written.
+   * The server sent a post-handshake message (a TLS 1.3 session ticket) while our first query waits: send
+   * that query again shortly unless it is answered, so our ACK leaves at once (first-answer-nudge.ts).
    */
   nudge(): void {
-    if (this.#nudged || this.#answered || this.#queriesSent === 0 || this.#queued.length > 0) return;
-    this.#nudged = true;
-    this.#options.clock.setTimeout(this.#sendNudge, NUDGE_AFTER_MS);
+    this.#nudge.ticket(this.#options.clock, this.#nudgeTarget, this.#queued.length > 0);
   }
 
-  readonly #sendNudge = (): void => {
-    const first = this.#firstWire;
-    if (this.#state !== 'open' || this.#answered || first === undefined || this.#table.size === 0) return;
-    const copy = Buffer.from(first);
-    this.#nudgeId = this.#table.allocateId();
-    copy.writeUInt16BE(this.#nudgeId, 0);
-    this.#socket.write(encodeFrames([copy]));
-    this.#options.logger.debug('sent the first query again after a session ticket, to carry our ACK', {
-      upstream: this.#options.target,
-    });
+  readonly #nudgeTarget = {
+    canResend: (): boolean => this.#state === 'open' && this.#table.size > 0,
+    resend: (first: Buffer): number => {
+      const copy = Buffer.from(first);
+      const id = this.#table.allocateId();
+      copy.writeUInt16BE(id, 0);
+      this.#socket.write(encodeFrames([copy]));
+      this.#options.logger.debug('sent the first query again after a session ticket, to carry our ACK', {
+        upstream: this.#options.target,
+      });
+      return id;
+    },
   };
 
   /** Graceful: no new queries; closes once the answers in flight are in. */
@@ -266,10 +249,7 @@ export class StreamConnection {
       this.#onUnmatched(msg);
       return;
     }
-    if (!this.#answered) {
-      this.#answered = true;
-      this.#firstWire = undefined;
-    }
+    this.#nudge.answered();
     const stats = this.#options.stats;
     this.#lastAnswerAt = this.#options.clock.now();
     this.#timer.touch(this.#lastAnswerAt);
@@ -290,10 +270,7 @@ export class StreamConnection {
   }
 
   #onUnmatched(msg: ParsedMessage): void {
-    if (msg.id === this.#nudgeId) {
-      this.#nudgeId = -1; // the answer to nudge()'s copy: expected, and not wanted
-      return;
-    }
+    if (this.#nudge.isCopyAnswer(msg.id)) return;
     if (this.#options.stats !== undefined) this.#options.stats.counters.unmatchedAnswers++;
     this.#options.events?.unmatched?.();
     this.#options.logger.debug('dropped an answer that matches no query in flight', {
