@@ -29,9 +29,12 @@ export function spec(
   };
 }
 
-export async function startStack(options: StackOptions): Promise<Stack> {
-  const log: string[] = [];
-  const daemon = await startDaemon({
+/**
+ * The options startStack() runs with unless told otherwise; a test that reloads builds its options on
+ * these, so that what it does not mean to change compares equal to what is running.
+ */
+export function stackDefaults(): Omit<DaemonOptions, 'upstreams' | 'logger'> {
+  return {
     listen: [{ host: '127.0.0.1', port: 0 }],
     caFile: caFile(),
     selection: 'ordered',
@@ -46,6 +49,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // The in-process server leaves Nagle on, as unbound does: with the nudge, a first query that waits
     // past the session ticket reaches it twice, and the tests here count what servers receive.
     nudgeAfterTicket: false,
+  };
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const log: string[] = [];
+  const daemon = await startDaemon({
+    ...stackDefaults(),
     ...options,
     logger: createLogger({ level: 'debug', write: (line) => log.push(line) }),
   });

@@ -6,8 +6,7 @@ import { DEFAULT_CACHE_CONFIG } from '../../src/cache/cache-options.js';
 import type { DaemonOptions } from '../../src/server/daemon.js';
 import { buildQuery, parseAnswer, udpQuery } from '../helpers/dns-messages.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
-import { spec, startStack, type Stack } from '../helpers/stack.js';
-import { caFile } from '../helpers/test-certs.js';
+import { spec, stackDefaults, startStack, type Stack } from '../helpers/stack.js';
 
 describe('cache emptied on network and upstream changes', () => {
   let a: FakeUpstream;
@@ -22,19 +21,9 @@ describe('cache emptied on network and upstream changes', () => {
     a = await startFakeUpstream();
     b = await startFakeUpstream();
     base = {
-      listen: [{ host: '127.0.0.1', port: 0 }],
+      ...stackDefaults(),
       upstreams: [spec(a.port)],
-      caFile: caFile(),
-      selection: 'ordered',
-      timeoutMs: 3000,
-      idleTimeoutMs: 10_000,
-      connectTimeoutMs: 1000,
-      paddingBlockSize: 128,
-      maxOutstanding: 1000,
-      maxConnectionsPerUpstream: 2,
-      maxInFlightPerConnection: 100,
       cache: DEFAULT_CACHE_CONFIG,
-      nudgeAfterTicket: false, // as startStack has it: a reload with these keeps the upstreams
     };
     stack = await startStack(base);
   });

@@ -6,8 +6,7 @@ import { ConfigError, ListenError } from '../../src/errors.js';
 import type { ReloadOptions } from '../../src/server/reload.js';
 import { buildQuery, parseAnswer, udpQuery, tcpQuery, waitFor } from '../helpers/dns-messages.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
-import { spec, startStack, type Stack } from '../helpers/stack.js';
-import { caFile } from '../helpers/test-certs.js';
+import { spec, stackDefaults, startStack, type Stack } from '../helpers/stack.js';
 
 describe('reload', () => {
   let a: FakeUpstream;
@@ -19,19 +18,8 @@ describe('reload', () => {
     a = await startFakeUpstream({ onQuery: () => ({ delayMs: 150 }) });
     b = await startFakeUpstream();
     base = {
-      listen: [{ host: '127.0.0.1', port: 0 }],
+      ...stackDefaults(),
       upstreams: [spec(a.port)],
-      caFile: caFile(),
-      selection: 'ordered',
-      timeoutMs: 3000,
-      idleTimeoutMs: 10_000,
-      connectTimeoutMs: 1000,
-      paddingBlockSize: 128,
-      maxOutstanding: 1000,
-      maxConnectionsPerUpstream: 2,
-      maxInFlightPerConnection: 100,
-      backoff: { baseMs: 200, capMs: 1000, jitter: 0 },
-      nudgeAfterTicket: false, // as startStack has it: a reload with these keeps the upstreams
     };
     stack = await startStack(base);
   });
