@@ -5,6 +5,7 @@
  * send `168.192.in-addr.arpa` to the router.
  */
 import type { Upstream } from '../upstream/upstream.js';
+import { LOCALHOST_ZONE } from '../dns/local-zone.js';
 
 export interface SplitRule {
   /** Lower-case names without the trailing dot (`corp.example`). */
@@ -30,7 +31,9 @@ const NIBBLE_ZEROS = Array.from({ length: 31 }, () => '0').join('.');
  * Zones that never go to the public upstreams. RFC 6303 sec. 4: RFC 1918 (4.1), RFC 5735/5737 special
  * ranges (4.2), :: and ::1 (4.3), ULA fd00::/8 (4.4), link-local fe80::/10 (4.5) and the documentation
  * prefix (4.6); RFC 6598 shared address space 100.64/10 (added by RFC 7793); and `local` (RFC 6762 sec.
- * 22.1: caching DNS servers "SHOULD generate immediate NXDOMAIN responses" for it).
+ * 22.1: caching DNS servers "SHOULD generate immediate NXDOMAIN responses" for it); and `localhost`
+ * (RFC 6761 sec. 6.3: caching servers "SHOULD NOT attempt to look up" its names, and answer address
+ * queries with the loopback address themselves; local-zone.ts).
  */
 export const LOCALLY_SERVED_ZONES: readonly string[] = [
   '10.in-addr.arpa',
@@ -53,6 +56,7 @@ export const LOCALLY_SERVED_ZONES: readonly string[] = [
   'b.e.f.ip6.arpa',
   '8.b.d.0.1.0.0.2.ip6.arpa',
   'local',
+  LOCALHOST_ZONE,
 ];
 
 /** `Corp.Example.` -> `corp.example`; the root stays ''. */

@@ -3,7 +3,7 @@
 // never reach the public upstream.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildQuery, parseAnswer, udpQuery } from '../helpers/dns-messages.js';
+import { buildQuery, parseAnswer, tcpQuery, udpQuery } from '../helpers/dns-messages.js';
 import { startFakePlain, type FakePlain } from '../helpers/fake-plain.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { spec, startStack, type Stack } from '../helpers/stack.js';
@@ -98,6 +98,21 @@ describe('split DNS', () => {
       'the public upstream saw no private name',
     );
     assert.equal(stack.daemon.resolver.counters.local, names.length);
+  });
+
+  it('answers localhost names with the loopback address itself (RFC 6761 sec. 6.3), over UDP and TCP', async () => {
+    const before = publicDot.queries.length + router.queries.length + corpDot.queries.length;
+    const local = stack.daemon.resolver.counters.local;
+    const a = await ask('localhost', 'A');
+    assert.equal(a.rcode, 'NOERROR');
+    assert.equal((a.answers?.[0] as { data?: unknown } | undefined)?.data, '127.0.0.1');
+    const [viaTcp] = await tcpQuery(stack.port, [buildQuery('app.localhost', 'AAAA')], { timeoutMs: 3000 });
+    assert.ok(viaTcp !== undefined, 'an answer over TCP');
+    const aaaa = parseAnswer(viaTcp);
+    assert.equal((aaaa.answers?.[0] as { data?: unknown } | undefined)?.data, '::1');
+    assert.equal((await ask('app.localhost', 'TXT')).answers?.length, 0, 'NODATA for other types');
+    assert.equal(publicDot.queries.length + router.queries.length + corpDot.queries.length, before);
+    assert.equal(stack.daemon.resolver.counters.local, local + 3);
   });
 
   it('lists the rules in status', () => {

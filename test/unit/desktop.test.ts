@@ -182,6 +182,9 @@ describe('SplitRoutes', () => {
     assert.equal(where('5.3.20.172.in-addr.arpa'), 'local:20.172.in-addr.arpa');
     assert.equal(where('5.3.32.172.in-addr.arpa'), undefined, '172.32/16 is public');
     assert.equal(where('printer.local.'), 'local:local');
+    assert.equal(where('app.localhost.'), 'local:localhost');
+    assert.equal(where('localhost'), 'local:localhost');
+    assert.equal(where('localhost.example'), undefined, 'only names under localhost itself');
     assert.equal(where('4.3.254.169.in-addr.arpa'), 'local:254.169.in-addr.arpa');
     assert.equal(where(`${'a.b.c.d.'.repeat(7)}0.0.d.f.ip6.arpa`), 'local:d.f.ip6.arpa');
     assert.equal(where('1.2.0.8.e.f.ip6.arpa'), 'local:8.e.f.ip6.arpa');
@@ -242,6 +245,33 @@ describe('localZoneAnswer', () => {
     assert.equal(nodata.rcode, 'NOERROR');
     assert.equal(nodata.answers?.length, 0);
     assert.equal(nodata.authorities?.[0]?.type, 'SOA');
+  });
+
+  it('answers localhost names with the loopback addresses, and NODATA for other types (RFC 6761 sec. 6.3)', () => {
+    const ask = (name: string, type: string) => {
+      const query = buildQuery(name, type, { id: 7, edns: true });
+      const answer = localZoneAnswer(query, parseMessage(query), 'localhost');
+      assert.equal(parseMessage(answer).length, answer.length, 'well-formed to the last byte');
+      return parseAnswer(answer);
+    };
+    const a = ask('localhost', 'A');
+    assert.equal(a.rcode, 'NOERROR');
+    assert.equal(a.aa, true);
+    assert.deepEqual(
+      a.answers?.map((r) => [r.name, r.type, (r as { data?: unknown }).data]),
+      [['localhost', 'A', '127.0.0.1']],
+    );
+    const aaaa = ask('App.Dev.LOCALHOST.', 'AAAA');
+    assert.deepEqual(
+      aaaa.answers?.map((r) => [r.name, r.type, (r as { data?: unknown }).data]),
+      [['App.Dev.LOCALHOST', 'AAAA', '::1']],
+      'a name under localhost too, in the case it was asked',
+    );
+    const mx = ask('mail.localhost', 'MX');
+    assert.equal(mx.rcode, 'NOERROR', 'every localhost name exists: NODATA, not NXDOMAIN');
+    assert.equal(mx.answers?.length, 0);
+    assert.equal(mx.authorities?.[0]?.type, 'SOA');
+    assert.equal(ask('localhost', 'SOA').answers?.[0]?.type, 'SOA');
   });
 });
 
