@@ -20,10 +20,12 @@ export class Doorkeeper {
     this.#capacity = capacity;
   }
 
-  /** True if `key` was (probably) seen since the last reset; otherwise remembers it and returns false. */
-  seenOrAdd(key: string, hash = fnv1a(key)): boolean {
+  /**
+   * True if `key` was (probably) seen since the last reset; otherwise remembers it and returns false.
+   * `h` is the key's FNV-1a (ChurnMap's hashOf), passed by a caller that has it already.
+   */
+  seenOrAdd(key: string, h = fnv1a(key)): boolean {
     // FNV-1a, then a second hash derived from it (Kirsch-Mitzenmacher double hashing), three probes.
-    const h = hash;
     const h2 = Math.imul(h ^ (h >>> 16), 0x85ebca6b) | 1;
     let seen = true;
     for (let k = 0; k < 3; k++) {

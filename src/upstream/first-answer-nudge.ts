@@ -29,9 +29,8 @@ export interface NudgeTarget {
 }
 
 export class FirstAnswerNudge {
-  /** The first query as sent, kept until the first answer: what the nudge sends again. */
+  /** The first query as sent, kept until the first answer (then undefined for good): what the nudge sends. */
   #firstWire: Buffer | undefined;
-  #answered = false;
   #armed = false;
   /** The ID of the copy while its answer (dropped) may still come. */
   #copyId = -1;
@@ -43,18 +42,16 @@ export class FirstAnswerNudge {
 
   /** Any answer matched: the first query is answered, and nothing is kept. */
   answered(): void {
-    if (this.#answered) return;
-    this.#answered = true;
     this.#firstWire = undefined;
   }
 
   /** A session ticket came: send the first query again in NUDGE_AFTER_MS unless answered by then. */
   ticket(clock: Clock, target: NudgeTarget, writePending: boolean): void {
-    if (this.#armed || this.#answered || this.#firstWire === undefined || writePending) return;
+    if (this.#armed || this.#firstWire === undefined || writePending) return;
     this.#armed = true;
     clock.setTimeout(() => {
       const first = this.#firstWire;
-      if (this.#answered || first === undefined || !target.canResend()) return;
+      if (first === undefined || !target.canResend()) return;
       this.#copyId = target.resend(first);
     }, NUDGE_AFTER_MS);
   }

@@ -57,6 +57,18 @@ function checkName(target: string, socket: TLSSocket, name: string, peer: Detail
   if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch.message);
 }
 
+/** A matching pin stands in for the CA (getdns_query's way): see pinAnchored. */
+const pinIsAnchor = (spec: UpstreamSpec): boolean => spec.pinIsTrustAnchor === true && spec.pins.length > 0;
+
+/**
+ * Whether authenticate() will ask for the CAs' verdict on this upstream: only for an authentication name
+ * checked against the CAs. Pins alone, or a pin standing in for the CA, compare keys; with neither there
+ * is nothing to check. A context without a CA store is enough for the others (tls-upstream.ts).
+ */
+export function needsCaStore(spec: UpstreamSpec): boolean {
+  return spec.authName !== undefined && !pinIsAnchor(spec);
+}
+
 /**
  * `pinIsTrustAnchor` (getdns_query's way): a matching pin stands in for the CA, and the certificate must
  * still be for the authentication name when there is one. Only for a fresh handshake with pins.
@@ -109,7 +121,7 @@ export function authenticate(
   // A fresh handshake with no certificate shows `{}` here despite the type (the N3 trap).
   if ((peer as Partial<DetailedPeerCertificate>).raw === undefined)
     fail(target, 'no-certificate', 'no certificate was presented');
-  if (spec.pinIsTrustAnchor === true && spec.pins.length > 0) return pinAnchored(socket, spec, target, peer);
+  if (pinIsAnchor(spec)) return pinAnchored(socket, spec, target, peer);
   if (spec.authName !== undefined) checkName(target, socket, spec.authName, peer);
   if (spec.pins.length === 0) return { authenticated: true, method, resumed: false, tlsVersion, cipher };
   const pins = checkPins(peer, spec.pins);

@@ -13,6 +13,7 @@ import { sendAsPromise } from './attempt-sink.js';
 import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
+import { needsCaStore } from './tls-authenticate.js';
 import { connectTls, type SessionCache } from './tls-connect.js';
 import {
   countFailure,
@@ -61,15 +62,6 @@ const sessions: SessionCache = new Map();
 /** The native half of a SecureContext: adds PEM certificates to the store this context verifies with. */
 interface NativeContext {
   addCACert(pem: string): void;
-}
-
-/**
- * Whether authenticating this upstream asks for a CA's verdict: only an authentication name checked
- * against the CAs does (tls-authenticate.ts). Pins alone, or pins standing in for the CA
- * (pinIsTrustAnchor), compare keys; with neither there is nothing to check.
- */
-export function needsCaStore(spec: UpstreamSpec): boolean {
-  return spec.authName !== undefined && !(spec.pinIsTrustAnchor === true && spec.pins.length > 0);
 }
 
 export function buildSecureContext(

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { after, describe, it } from 'node:test';
-import { buildSecureContext, needsCaStore } from '../../src/upstream/tls-upstream.js';
+import { needsCaStore } from '../../src/upstream/tls-authenticate.js';
+import { buildSecureContext } from '../../src/upstream/tls-upstream.js';
 import type { UpstreamSpec } from '../../src/upstream/upstream.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { getTestPki } from '../helpers/test-certs.js';
