@@ -65,14 +65,28 @@ export function normalizeName(name: string): string {
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/**
+ * The last `code` in `s` at or before `from`, or -1. String.prototype.lastIndexOf is a C++ builtin in V8
+ * (a call out of JIT code every time; three a query, 0.6 % of the profile at the maximum), while this
+ * loop inlines, and the characters it scans here are few: a key's type and class, a name's last label.
+ */
+function lastIndexOfCode(s: string, code: number, from = s.length - 1): number {
+  let i = from;
+  while (i >= 0 && s.charCodeAt(i) !== code) i--;
+  return i;
+}
+
 /**
  * The name of a question key (`name./type/class`, see dns/wire.ts) without its final dot. The key is
  * lower-cased already (ASCII, RFC 4343), so this is one slice: it runs for every query.
  */
 export function nameOfKey(key: string): string {
-  const typeAt = key.lastIndexOf('/', key.lastIndexOf('/') - 1);
+  const typeAt = lastIndexOfCode(key, SLASH, lastIndexOfCode(key, SLASH) - 1);
   if (typeAt < 0) return normalizeName(key);
-  return key.slice(0, key.charCodeAt(typeAt - 1) === 0x2e ? typeAt - 1 : typeAt);
+  return key.slice(0, key.charCodeAt(typeAt - 1) === DOT ? typeAt - 1 : typeAt);
 }
 
 export class SplitRoutes {
@@ -109,7 +123,7 @@ export class SplitRoutes {
    */
   matchNormalized(name: string): SplitMatch | undefined {
     let candidate = name;
-    if (!this.#anyName && !this.#lastLabels.has(candidate.slice(candidate.lastIndexOf('.') + 1)))
+    if (!this.#anyName && !this.#lastLabels.has(candidate.slice(lastIndexOfCode(candidate, DOT) + 1)))
       return undefined;
     for (;;) {
       const rule = this.#bySuffix.get(candidate);

@@ -5,6 +5,7 @@
  */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+const RANK: Readonly<Record<LogLevel, number>> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
@@ -48,10 +49,11 @@ export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const now = options.now ?? Date.now;
   const limits = new Map<string, LimitState>();
-  const rank = (l: LogLevel): number => LOG_LEVELS.indexOf(l);
+  // Ranked once: enabled() runs for every query (an Array indexOf each time was 0.3 % of the profile).
+  const threshold = RANK[options.level];
   const make = (base: LogFields): Logger => {
     const log = (level: LogLevel, msg: string, fields?: LogFields): void => {
-      if (rank(level) <= rank(options.level)) write(format(level, msg, { ...base, ...fields }));
+      if (RANK[level] <= threshold) write(format(level, msg, { ...base, ...fields }));
     };
     return {
       level: options.level,
@@ -67,7 +69,7 @@ export function createLogger(options: LoggerOptions): Logger {
       debug: (m, f) => {
         log('debug', m, f);
       },
-      enabled: (level) => rank(level) <= rank(options.level),
+      enabled: (level) => RANK[level] <= threshold,
       child: (fields) => make({ ...base, ...fields }),
       rateLimited: (level, key, intervalMs, msg, fields) => {
         const t = now();
