@@ -49,7 +49,8 @@ export const DEFAULTS = {
   /**
    * Queries in flight on one connection before another opens (RFC 7766 sec. 6.2.2: as few connections as
    * possible). 100 opened a second connection at 5,000 q/s against a loopback unbound whose DoT answers
-   * take up to 10 ms; at 256 the bench keeps one up to 2,000 q/s and two at 10,000 and at the maximum.
+   * take up to 10 ms; at 256 the bench keeps one at 2,000 and 10,000 q/s (a second only in runs where
+   * dotstub saturated at 10,000 and answers queued for tens of ms), two or three at the maximum.
    */
   maxInFlightPerConnection: 256,
   selection: 'round-robin',

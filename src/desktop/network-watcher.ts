@@ -42,8 +42,16 @@ export function addressLines(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): s
   return lines.sort();
 }
 
+/**
+ * Routes in code-unit order (the same every time is all a fingerprint needs). Not localeCompare: its ICU
+ * collator paged in 2.3 MiB of Node's binary (collation code and data) at the first sample, resident for
+ * the daemon's life: on its embedded defaults, ICU's resident pages 3.75 -> 1.44 MiB and RSS 57.2-58.6
+ * -> 54.5-55.8 MiB after 7 s (/proc/PID/pagemap against the binary's symbols, alternating builds).
+ */
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
 const fingerprint = (s: NetworkSample): string =>
-  JSON.stringify([s.addresses, Object.entries(s.routes).sort(([a], [b]) => a.localeCompare(b))]);
+  JSON.stringify([s.addresses, Object.entries(s.routes).sort(byKey)]);
 
 export class NetworkWatcher {
   readonly #options: NetworkWatcherOptions;
