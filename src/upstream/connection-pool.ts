@@ -154,6 +154,15 @@ export class ConnectionPool {
     }
   }
 
+  /**
+   * Whether an older connection is open: `conn` then gets queries only while that one is full
+   * (#firstWithRoom), so it may close soon after its burst (stream-connection.ts SURPLUS_IDLE_MS).
+   */
+  isSurplus(conn: StreamConnection): boolean {
+    const first = this.#connections.find((c) => c.state === 'open');
+    return first !== undefined && first !== conn;
+  }
+
   /** Forgets a closed connection (called from the connection's `closed` event). */
   remove(conn: StreamConnection): void {
     this.#connections = this.#connections.filter((c) => c !== conn);

@@ -137,10 +137,11 @@ export class TlsUpstream implements Upstream {
         );
       }
       logger.debug('connected', { tls: auth.tlsVersion, auth: auth.method, resumed: auth.resumed });
-      const conn = new StreamConnection(socket, {
+      const conn: StreamConnection = new StreamConnection(socket, {
         target: this.id,
         transport: 'tls',
         idleTimeoutMs: options.idleTimeoutMs,
+        isSurplus: (): boolean => this.#pool.isSurplus(conn),
         stallTimeoutMs: options.stallTimeoutMs,
         maxInFlight: options.maxInFlightPerConnection,
         maxPendingWriteBytes: 256 * 1024,

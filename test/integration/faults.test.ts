@@ -210,4 +210,24 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
       { maxConnectionsPerUpstream: 2, maxInFlightPerConnection: 2 },
     );
   });
+
+  it('closes a connection opened by a burst after a second idle, and keeps the first', async () => {
+    await withStack(
+      [{ onQuery: () => ({ delayMs: 60 }) }],
+      async (stack, [up]) => {
+        const burst = await Promise.all(Array.from({ length: 4 }, (_, i) => ask(stack, `burst${i}.example`)));
+        assert.ok(burst.every((a) => a.rcode === 'NOERROR'));
+        assert.equal(up!.openConnections, 2, 'the burst needed a second connection');
+        // The first connection stays busy enough to be kept; the second gets nothing and goes idle.
+        const deadline = Date.now() + 1600;
+        while (Date.now() < deadline) {
+          assert.equal((await ask(stack, `steady${Date.now()}.example`)).rcode, 'NOERROR');
+          await sleep(100);
+        }
+        assert.equal(up!.openConnections, 1, 'the surplus connection closed once idle for a second');
+        assert.equal(up!.connections, 2, 'and the first one carried on: no connection was opened since');
+      },
+      { maxConnectionsPerUpstream: 2, maxInFlightPerConnection: 2, idleTimeoutMs: 10_000 },
+    );
+  });
 });
