@@ -5,7 +5,9 @@
  */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-const RANK: Readonly<Record<LogLevel, number>> = { error: 0, warn: 1, info: 2, debug: 3 };
+const RANK = Object.fromEntries(LOG_LEVELS.map((level, i) => [level, i])) as Readonly<
+  Record<LogLevel, number>
+>;
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
