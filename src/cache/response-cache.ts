@@ -192,6 +192,9 @@ export class ResponseCache {
     this.#inFlight.set(key, fetch, hash);
     this.#resolver.dispatch(query, msg, (result) => {
       this.#inFlight.deleteIf(key, fetch, hash);
+      // The client that asked first gets its answer before the store's work: its answer is its own copy
+      // already (resolver.ts), it needs no entry, and storing (TTL plan, copy, LRU) was on its path.
+      this.#notify(key, fetch.first, result, undefined);
       let entry: CacheEntry | undefined;
       try {
         if (result.via !== undefined && generation === this.#generation)
@@ -200,7 +203,6 @@ export class ResponseCache {
         // Not stored, but every waiting client still gets the answer.
         this.#logger.error('could not store an answer', { q: key, cause: String(err) });
       }
-      this.#notify(key, fetch.first, result, entry);
       if (fetch.followers !== undefined)
         for (const follower of fetch.followers) this.#notify(key, follower, result, entry);
     });
