@@ -55,7 +55,8 @@ type Waiter = (result: ResolveResult, entry: CacheEntry | undefined) => void;
  * in flight is work for the collector (under load a query stays in flight long enough to be promoted).
  */
 interface Fetch {
-  readonly first: Waiter;
+  /** Answered before the store's work, so it gets no entry (#fetch). */
+  readonly first: (result: ResolveResult) => void;
   followers: Waiter[] | undefined;
 }
 
@@ -124,7 +125,7 @@ export class ResponseCache {
       this.#join(key, hash, query, msg, done);
       return;
     }
-    this.#missWithStale(key, query, msg, found.entry).then(done, (err: unknown) => {
+    this.#missWithStale(key, hash, query, msg, found.entry).then(done, (err: unknown) => {
       this.#logger.error('cache failed to answer', { cause: String(err) });
       done({ answer: errorAnswer(query, msg, RCODE.SERVFAIL) });
     });
@@ -155,12 +156,13 @@ export class ResponseCache {
   /** A miss with an expired entry at hand: the refresh, or the stale entry if the refresh is late or fails. */
   async #missWithStale(
     key: QueryKey,
+    hash: number,
     query: Buffer,
     msg: ParsedMessage,
     stale: CacheEntry,
   ): Promise<ResolveResult> {
     const pending = new Promise<ResolveResult>((resolve) => {
-      this.#join(key, hashOf(key), query, msg, resolve);
+      this.#join(key, hash, query, msg, resolve);
     });
     const result = await this.#withinStaleTimer(pending);
     if (result !== undefined && !failed(result)) return result;
@@ -186,7 +188,13 @@ export class ResponseCache {
   }
 
   /** One upstream resolution, shared by every identical question that arrives while it runs. */
-  #fetch(key: QueryKey, hash: number, query: Buffer, msg: ParsedMessage, first: Waiter): void {
+  #fetch(
+    key: QueryKey,
+    hash: number,
+    query: Buffer,
+    msg: ParsedMessage,
+    first: (result: ResolveResult) => void,
+  ): void {
     const generation = this.#generation;
     const fetch: Fetch = { first, followers: undefined };
     this.#inFlight.set(key, fetch, hash);

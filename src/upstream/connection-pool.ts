@@ -24,6 +24,15 @@ export interface PoolOptions {
 const MAX_WAITERS = 4096;
 const SLOT_POLL_MS = 50;
 
+/**
+ * How long a connection that only takes overflow stays open idle. A burst beyond the first connection's
+ * in-flight cap opens another; once the burst is over this pool sends it nothing (#firstWithRoom), and
+ * holding it for the full idle timeout (10 s) kept a server slot (unbound has 10 incoming TCP slots per
+ * thread by default) and showed two connections at a moderate rate after a burst: RFC 7766 sec. 6.2.2
+ * asks for as few as possible. A second gives bursts close together the connection they opened.
+ */
+const SURPLUS_IDLE_MS = 1000;
+
 function raceAbort<T>(promise: Promise<T>, signal: AbortLike): Promise<T> {
   if (signal.aborted) return Promise.reject(new QueryTimeoutError());
   return new Promise<T>((resolve, reject) => {
@@ -155,12 +164,12 @@ export class ConnectionPool {
   }
 
   /**
-   * Whether an older connection is open: `conn` then gets queries only while that one is full
-   * (#firstWithRoom), so it may close soon after its burst (stream-connection.ts SURPLUS_IDLE_MS).
+   * The idle limit of `conn`: `configuredMs`, or SURPLUS_IDLE_MS while an older connection is open (then
+   * `conn` gets queries only when that one is full); if the older one closes, the configured limit again.
    */
-  isSurplus(conn: StreamConnection): boolean {
+  idleLimitMs(conn: StreamConnection, configuredMs: number): number {
     const first = this.#connections.find((c) => c.state === 'open');
-    return first !== undefined && first !== conn;
+    return first !== undefined && first !== conn ? Math.min(configuredMs, SURPLUS_IDLE_MS) : configuredMs;
   }
 
   /** Forgets a closed connection (called from the connection's `closed` event). */

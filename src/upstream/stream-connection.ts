@@ -28,15 +28,6 @@ export type ConnectionState = 'open' | 'draining' | 'closed';
  */
 const STALL_GRACE_MS = 50;
 
-/**
- * How long a connection that only takes overflow stays open idle. A burst beyond the first connection's
- * in-flight cap opens another (connection-pool.ts); once the burst is over the pool sends it nothing, and
- * holding it for the full idle timeout (10 s) kept a server slot (unbound has 10 incoming TCP slots per
- * thread by default) and showed two connections at a moderate rate after a burst: RFC 7766 sec. 6.2.2
- * asks for as few as possible. A second gives bursts close together the connection they opened.
- */
-const SURPLUS_IDLE_MS = 1000;
-
 export interface ConnectionEvents {
   /** An answer that matched nothing in flight (wrong ID or question, duplicate, unsolicited). */
   unmatched?(): void;
@@ -50,11 +41,8 @@ export interface StreamConnectionOptions {
   readonly transport: UpstreamTransport;
   /** Our idle timeout; the server's keepalive (RFC 7828) can only shorten it. */
   readonly idleTimeoutMs: number;
-  /**
-   * Whether the pool has an older open connection, so this one only takes overflow: it then closes after
-   * SURPLUS_IDLE_MS idle instead of idleTimeoutMs (asked whenever the idle limit is read).
-   */
-  readonly isSurplus?: (() => boolean) | undefined;
+  /** The pool's say on the idle limit, asked whenever it is read (connection-pool.ts idleLimitMs). */
+  readonly idleLimitMs?: ((configuredMs: number) => number) | undefined;
   /** With queries in flight and no answer for this long, the connection is declared dead. */
   readonly stallTimeoutMs: number;
   readonly maxInFlight: number;
@@ -310,10 +298,7 @@ export class StreamConnection {
   }
 
   #idleMs(): number {
-    const ours =
-      this.#options.isSurplus?.() === true
-        ? Math.min(this.#options.idleTimeoutMs, SURPLUS_IDLE_MS)
-        : this.#options.idleTimeoutMs;
+    const ours = this.#options.idleLimitMs?.(this.#options.idleTimeoutMs) ?? this.#options.idleTimeoutMs;
     const server = this.#serverIdleMs;
     return server === undefined ? ours : Math.min(ours, server);
   }

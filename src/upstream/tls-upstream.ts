@@ -141,7 +141,7 @@ export class TlsUpstream implements Upstream {
         target: this.id,
         transport: 'tls',
         idleTimeoutMs: options.idleTimeoutMs,
-        isSurplus: (): boolean => this.#pool.isSurplus(conn),
+        idleLimitMs: (configuredMs: number): number => this.#pool.idleLimitMs(conn, configuredMs),
         stallTimeoutMs: options.stallTimeoutMs,
         maxInFlight: options.maxInFlightPerConnection,
         maxPendingWriteBytes: 256 * 1024,
