@@ -7,6 +7,7 @@
  * buffer memory for about 1.3 MB of answers. Here a slab holds only cache entries, which the LRU evicts
  * in about the order they were stored, so slabs fill densely and go in order.
  */
+import { Buffer } from 'node:buffer';
 const SLAB_BYTES = 8192;
 /** Larger answers get a buffer of their own: they would waste most of a slab's tail. */
 const OWN_BUFFER_FROM = 1024;

@@ -3,6 +3,7 @@
  * questions in flight into one upstream query, refreshes popular entries before they expire (prefetch),
  * and, when enabled, serves expired answers when the upstreams cannot answer (RFC 8767).
  */
+import { Buffer } from 'node:buffer';
 import { errorAnswer } from '../dns/edns.js';
 import { answerForClient, shareableAnswer } from '../dns/cached-answer.js';
 import { parseMessage, RCODE, type ParsedMessage } from '../dns/wire.js';

@@ -5,6 +5,7 @@
  * beyond the threshold means a wake; a small drift (NTP slewing, a busy event loop, which delays both
  * clocks alike) does not. A large NTP step also looks like a wake: harmless, it only costs a reconnect.
  */
+import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock, type Timer } from '../util/clock.js';
 
 export interface WakeDetectorOptions {

@@ -2,6 +2,7 @@
  * A query written byte by byte (RFC 1035 sec. 4.1), so every type code survives (dns-packet writes HTTPS,
  * SVCB and TYPEnnn as 0). For `dotstub query`; the daemon never builds queries, it forwards its clients'.
  */
+import { Buffer } from 'node:buffer';
 import { TYPE_OPT } from './wire.js';
 
 export interface QueryOptions {

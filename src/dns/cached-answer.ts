@@ -3,8 +3,10 @@
  * and a stored answer made one client's own at hit time. Both work on raw bytes, as the rest of the data
  * path does; nothing is re-encoded.
  */
+import { Buffer } from 'node:buffer';
 import { encodeOpt, withOpt } from './edns.js';
 import type { ParsedMessage } from './wire.js';
+import { setU16, setU32 } from './bytes.js';
 
 /**
  * EDNS options that belong to one client's exchange and must never reach another client: client subnet
@@ -40,8 +42,10 @@ export function answerForClient(
   queryMsg: ParsedMessage,
 ): Buffer {
   const out = Buffer.from(stored);
-  ttls.offsets.forEach((offset, i) => out.writeUInt32BE(ttls.values[i] ?? 0, offset));
-  out.writeUInt16BE(queryMsg.id, 0);
+  ttls.offsets.forEach((offset, i) => {
+    setU32(out, offset, ttls.values[i] ?? 0);
+  });
+  setU16(out, 0, queryMsg.id);
   out[2] = ((out[2] ?? 0) & ~0x01) | ((query[2] ?? 0) & 0x01);
   out[3] = ((out[3] ?? 0) & ~0x10) | ((query[3] ?? 0) & 0x10);
   const q = queryMsg.question;

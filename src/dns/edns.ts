@@ -3,7 +3,9 @@
  * hop-by-hop: dotstub strips what the client sent, adds its own on the TLS hop, and strips the upstream's
  * before answering the client. Every other option travels untouched, byte for byte.
  */
+import { Buffer } from 'node:buffer';
 import { HEADER_LENGTH, TYPE_OPT, type OptRecord, type ParsedMessage } from './wire.js';
+import { copyBytes, setU16, setU32, u16 } from './bytes.js';
 
 export const OPTION_KEEPALIVE = 11;
 export const OPTION_PADDING = 12;
@@ -36,17 +38,17 @@ export function endToEndOptions(buf: Buffer, opt: OptRecord | undefined, ecsPriv
 export function encodeOpt(udpSize: number, ttlField: number, rdata: readonly Buffer[]): Buffer {
   const rdlength = rdata.reduce((n, b) => n + b.length, 0);
   const head = Buffer.alloc(OPT_FIXED_LENGTH);
-  head.writeUInt16BE(TYPE_OPT, 1);
-  head.writeUInt16BE(udpSize, 3);
-  head.writeUInt32BE(ttlField >>> 0, 5);
-  head.writeUInt16BE(rdlength, 9);
+  setU16(head, 1, TYPE_OPT);
+  setU16(head, 3, udpSize);
+  setU32(head, 5, ttlField >>> 0);
+  setU16(head, 9, rdlength);
   return Buffer.concat([head, ...rdata]);
 }
 
 export function option(code: number, data: Buffer): Buffer {
   const head = Buffer.alloc(4);
-  head.writeUInt16BE(code, 0);
-  head.writeUInt16BE(data.length, 2);
+  setU16(head, 0, code);
+  setU16(head, 2, data.length);
   return Buffer.concat([head, data]);
 }
 
@@ -56,7 +58,7 @@ export function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined
   const after = msg.opt === undefined ? Buffer.alloc(0) : buf.subarray(msg.opt.end);
   const out = Buffer.concat(opt === undefined ? [before, after] : [before, opt, after]);
   const arcount = msg.arcount - (msg.opt === undefined ? 0 : 1) + (opt === undefined ? 0 : 1);
-  out.writeUInt16BE(arcount, 10);
+  setU16(out, 10, arcount);
   return out;
 }
 
@@ -100,41 +102,44 @@ function rewriteOpt(buf: Buffer, msg: ParsedMessage, rewrite: OptRewrite): Buffe
   const pad =
     rewrite.padBlock > 0 ? (rewrite.padBlock - (unpadded % rewrite.padBlock)) % rewrite.padBlock : 0;
   const out = Buffer.allocUnsafe(unpadded + pad);
-  buf.copy(out, 0, 0, head);
+  copyBytes(out, 0, buf, 0, head);
   let at = head;
   out[at] = 0; // the root name owns the OPT record
-  out.writeUInt16BE(TYPE_OPT, at + 1);
-  out.writeUInt16BE(rewrite.udpSize, at + 3);
-  out.writeUInt32BE(rewrite.ttlField >>> 0, at + 5);
-  out.writeUInt16BE(options + pad, at + 9);
+  setU16(out, at + 1, TYPE_OPT);
+  setU16(out, at + 3, rewrite.udpSize);
+  setU32(out, at + 5, rewrite.ttlField >>> 0);
+  setU16(out, at + 9, options + pad);
   at += OPT_FIXED_LENGTH;
   for (const o of opt?.options ?? []) {
     if (isDropped(o.code, rewrite.dropEcs)) continue;
-    at += buf.copy(out, at, o.start, o.start + 4 + o.length);
+    at += copyBytes(out, at, buf, o.start, o.start + 4 + o.length);
   }
-  if (rewrite.addPrivateEcs) at += PRIVATE_ECS.copy(out, at);
+  if (rewrite.addPrivateEcs) at += copyBytes(out, at, PRIVATE_ECS, 0, PRIVATE_ECS.length);
   if (rewrite.keepalive) at = writeOptionHeader(out, at, OPTION_KEEPALIVE, 0);
-  if (rewrite.padBlock > 0) {
-    at = writeOptionHeader(out, at, OPTION_PADDING, pad);
-    // RFC 7830 sec. 4: padding octets are 0x00.
-    out.fill(0, at, at + pad);
-    at += pad;
-  }
-  buf.copy(out, at, tail);
-  out.writeUInt16BE(msg.arcount - (opt === undefined ? 0 : 1) + 1, 10);
+  if (rewrite.padBlock > 0) at = writePadding(out, at, pad);
+  copyBytes(out, at, buf, tail, buf.length);
+  setU16(out, 10, msg.arcount - (opt === undefined ? 0 : 1) + 1);
   return out;
 }
 
 function writeOptionHeader(out: Buffer, at: number, code: number, length: number): number {
-  out.writeUInt16BE(code, at);
-  out.writeUInt16BE(length, at + 2);
+  setU16(out, at, code);
+  setU16(out, at + 2, length);
   return at + 4;
+}
+
+/** The padding option with `pad` octets of 0x00 (RFC 7830 sec. 4), by index: Buffer fill was a generic call. */
+function writePadding(out: Buffer, at: number, pad: number): number {
+  const start = writeOptionHeader(out, at, OPTION_PADDING, pad);
+  for (let i = start; i < start + pad; i++) out[i] = 0;
+  return start + pad;
 }
 
 /** The message without its OPT record, ARCOUNT fixed. */
 function withoutOpt(buf: Buffer, opt: OptRecord, arcount: number): Buffer {
-  const out = Buffer.concat([buf.subarray(0, opt.start), buf.subarray(opt.end)]);
-  out.writeUInt16BE(arcount - 1, 10);
+  const out = Buffer.allocUnsafe(buf.length - (opt.end - opt.start));
+  copyBytes(out, copyBytes(out, 0, buf, 0, opt.start), buf, opt.end, buf.length);
+  setU16(out, 10, arcount - 1);
   return out;
 }
 
@@ -154,7 +159,7 @@ export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: Upst
   const ecsPrivate = options.ecsPrivate === true;
   if (msg.opt === undefined && options.padBlock === 0 && !options.keepalive && !ecsPrivate) {
     const copy = Buffer.from(query);
-    copy.writeUInt16BE(options.id, 0);
+    setU16(copy, 0, options.id);
     return copy;
   }
   const out = rewriteOpt(query, msg, {
@@ -165,7 +170,7 @@ export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: Upst
     dropEcs: ecsPrivate,
     addPrivateEcs: ecsPrivate,
   });
-  out.writeUInt16BE(options.id, 0);
+  setU16(out, 0, options.id);
   return out;
 }
 
@@ -194,7 +199,7 @@ export function toClientAnswer(
       addPrivateEcs: false,
     });
   else out = Buffer.from(answer);
-  out.writeUInt16BE(clientId, 0);
+  setU16(out, 0, clientId);
   return out;
 }
 
@@ -203,7 +208,7 @@ export function keepaliveTimeoutMs(answer: Buffer, msg: ParsedMessage): number |
   const ka = msg.opt?.options.find((o) => o.code === OPTION_KEEPALIVE);
   // RFC 7828 sec. 3.1: TIMEOUT is in units of 100 ms; a response with length 0 carries no value.
   if (ka?.length !== 2) return undefined;
-  return answer.readUInt16BE(ka.start + 4) * 100;
+  return u16(answer, ka.start + 4) * 100;
 }
 
 /**
@@ -215,9 +220,9 @@ export function truncateAnswer(answer: Buffer, msg: ParsedMessage): Buffer {
   const opt = msg.opt === undefined ? [] : [answer.subarray(msg.opt.start, msg.opt.end)];
   const out = Buffer.concat([answer.subarray(0, questionEnd), ...opt]);
   out[2] = (out[2] ?? 0) | 0x02;
-  out.writeUInt16BE(0, 6);
-  out.writeUInt16BE(0, 8);
-  out.writeUInt16BE(opt.length, 10);
+  setU16(out, 6, 0);
+  setU16(out, 8, 0);
+  setU16(out, 10, opt.length);
   return out;
 }
 
@@ -233,11 +238,11 @@ export function errorAnswer(query: Buffer, msg: ParsedMessage | undefined, rcode
   header[3] = 0x80 | ((header[3] ?? 0) & 0x10) | (rcode & 0x0f);
   const parts: Buffer[] = [header];
   if (msg?.question !== undefined) {
-    header.writeUInt16BE(1, 4);
+    setU16(header, 4, 1);
     parts.push(query.subarray(msg.question.start, msg.question.end));
   }
   if (msg?.opt !== undefined) {
-    header.writeUInt16BE(1, 10);
+    setU16(header, 10, 1);
     // Keep only the DO bit of the client's flags (RFC 3225 sec. 3).
     parts.push(encodeOpt(DEFAULT_EDNS_UDP_SIZE, msg.opt.ttlField & 0x8000, []));
   }

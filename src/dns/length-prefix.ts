@@ -1,12 +1,14 @@
 /**
  * RFC 1035 sec. 4.2.2 / RFC 7766 sec. 8 framing: every message over TCP or TLS carries a 2-octet length.
  */
+import { Buffer } from 'node:buffer';
+import { setU16 } from './bytes.js';
 export const MAX_FRAME = 0xffff;
 
 /** The prefix and the message in one buffer, so a single write sends both (RFC 7766 sec. 8). */
 export function encodeFrame(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(message.length + 2);
-  out.writeUInt16BE(message.length, 0);
+  setU16(out, 0, message.length);
   message.copy(out, 2);
   return out;
 }
@@ -21,7 +23,7 @@ export function encodeFrames(messages: readonly Buffer[]): Buffer {
   const out = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const message of messages) {
-    out.writeUInt16BE(message.length, at);
+    setU16(out, at, message.length);
     message.copy(out, at + 2);
     at += message.length + 2;
   }

@@ -4,6 +4,7 @@
  * names mean nothing on the public DNS, and sending them there leaks what the machine is looking for on
  * its LAN (RFC 6303 sec. 1).
  */
+import { Buffer } from 'node:buffer';
 import { encodeName } from './build-query.js';
 import { errorAnswer } from './edns.js';
 import { HEADER_LENGTH, RCODE, type ParsedMessage, type Question } from './wire.js';

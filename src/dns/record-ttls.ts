@@ -3,6 +3,7 @@
  * fields on every hit. Reads a message parseMessage has already validated, so names need no checks here.
  */
 import { HEADER_LENGTH, TYPE_OPT, type ParsedMessage } from './wire.js';
+import { u16, u32 } from './bytes.js';
 
 export const TYPE_SOA = 6;
 
@@ -37,15 +38,15 @@ export function recordTtls(buf: Buffer, msg: ParsedMessage): RecordTtl[] {
   for (const section of [0, 1, 2] as const) {
     for (let i = 0; i < counts[section]; i++) {
       const nameEnd = skipName(buf, pos);
-      const type = buf.readUInt16BE(nameEnd);
-      const rdlength = buf.readUInt16BE(nameEnd + 8);
+      const type = u16(buf, nameEnd);
+      const rdlength = u16(buf, nameEnd + 8);
       pos = nameEnd + 10 + rdlength;
       if (type === TYPE_OPT) continue;
       // MINIMUM is the last field of SOA RDATA, after two names that may be compressed.
-      const soaMinimum = type === TYPE_SOA && rdlength >= 4 ? ttlValue(buf.readUInt32BE(pos - 4)) : undefined;
+      const soaMinimum = type === TYPE_SOA && rdlength >= 4 ? ttlValue(u32(buf, pos - 4)) : undefined;
       out.push({
         offset: nameEnd + 4,
-        ttl: ttlValue(buf.readUInt32BE(nameEnd + 4)),
+        ttl: ttlValue(u32(buf, nameEnd + 4)),
         section,
         type,
         soaMinimum,

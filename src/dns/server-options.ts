@@ -4,6 +4,7 @@
  * sec. 4.1: only when the query was padded, to a multiple of the block size, 468 octets by default).
  * Only the OPT record is rewritten; every other byte of the answer is copied as it is.
  */
+import { Buffer } from 'node:buffer';
 import {
   DEFAULT_EDNS_UDP_SIZE,
   encodeOpt,

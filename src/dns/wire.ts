@@ -3,7 +3,9 @@
  * client's bytes and only reads or edits the few fields it must (ID, flags, question, OPT), so nothing is
  * ever re-encoded (dns-packet re-encoding is lossy: ../../../shared/reliability-and-deps.md sec. 1.1).
  */
+import { Buffer } from 'node:buffer';
 import { DotstubError } from '../errors.js';
+import { u16, u32 } from './bytes.js';
 
 export const HEADER_LENGTH = 12;
 export const TYPE_OPT = 41;
@@ -133,8 +135,8 @@ function lowerLabel(buf: Buffer, start: number, len: number, at: number): number
 function readQuestion(buf: Buffer, offset: number): Question {
   const nameEnd = readName(buf, offset, true);
   if (nameEnd + 4 > buf.length) throw new MalformedMessageError('question runs past the end');
-  const type = buf.readUInt16BE(nameEnd);
-  const qclass = buf.readUInt16BE(nameEnd + 2);
+  const type = u16(buf, nameEnd);
+  const qclass = u16(buf, nameEnd + 2);
   // The root is '.'; then `/type/class`, all in one string.
   if (keyLength === 0) keyScratch[keyLength++] = 0x2e;
   const length = appendNumber(appendNumber(keyLength, type), qclass);
@@ -147,8 +149,8 @@ function readOptions(buf: Buffer, start: number, end: number): EdnsOption[] {
   let padding = 0;
   while (pos < end) {
     if (pos + 4 > end) throw new MalformedMessageError('truncated EDNS option');
-    const code = buf.readUInt16BE(pos);
-    const length = buf.readUInt16BE(pos + 2);
+    const code = u16(buf, pos);
+    const length = u16(buf, pos + 2);
     if (pos + 4 + length > end) throw new MalformedMessageError('EDNS option runs past its record');
     // RFC 7830 sec. 4: at most one padding option (routedns#199 crashed on two).
     if (code === 12 && ++padding > 1) throw new MalformedMessageError('more than one padding option');
@@ -173,8 +175,8 @@ function readRecords(
     const start = pos;
     const nameEnd = readName(buf, pos, false);
     if (nameEnd + 10 > buf.length) throw new MalformedMessageError('record header runs past the end');
-    const type = buf.readUInt16BE(nameEnd);
-    const rdlength = buf.readUInt16BE(nameEnd + 8);
+    const type = u16(buf, nameEnd);
+    const rdlength = u16(buf, nameEnd + 8);
     pos = nameEnd + 10 + rdlength;
     if (pos > buf.length) throw new MalformedMessageError('record data runs past the end');
     if (type !== TYPE_OPT) continue;
@@ -184,8 +186,8 @@ function readRecords(
     opt = {
       start,
       end: pos,
-      udpSize: buf.readUInt16BE(nameEnd + 2),
-      ttlField: buf.readUInt32BE(nameEnd + 4),
+      udpSize: u16(buf, nameEnd + 2),
+      ttlField: u32(buf, nameEnd + 4),
       options: readOptions(buf, nameEnd + 10, pos),
     };
   }
@@ -195,16 +197,16 @@ function readRecords(
 /** Parses a whole message strictly: every count honoured, every byte accounted for, no trailing garbage. */
 export function parseMessage(buf: Buffer): ParsedMessage {
   if (buf.length < HEADER_LENGTH) throw new MalformedMessageError('shorter than a header');
-  const qdcount = buf.readUInt16BE(4);
-  const ancount = buf.readUInt16BE(6);
-  const nscount = buf.readUInt16BE(8);
-  const arcount = buf.readUInt16BE(10);
+  const qdcount = u16(buf, 4);
+  const ancount = u16(buf, 6);
+  const nscount = u16(buf, 8);
+  const arcount = u16(buf, 10);
   if (qdcount > 1) throw new MalformedMessageError('more than one question');
   const question = qdcount === 1 ? readQuestion(buf, HEADER_LENGTH) : undefined;
   const records = readRecords(buf, question?.end ?? HEADER_LENGTH, ancount, nscount, arcount);
   if (records.end !== buf.length) throw new MalformedMessageError('trailing bytes after the last record');
   return {
-    id: buf.readUInt16BE(0),
+    id: u16(buf, 0),
     length: buf.length,
     question,
     opt: records.opt,

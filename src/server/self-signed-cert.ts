@@ -5,6 +5,7 @@
  * ecdsa-with-SHA256 algorithm spliced in and node:crypto signs it. Clients authenticate it by its SPKI
  * pin (`dotstub pin --self`), never by a CA, so self-signed is what RFC 7858 sec. 4.2 pinning expects.
  */
+import { Buffer } from 'node:buffer';
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';

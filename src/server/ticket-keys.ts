@@ -9,6 +9,7 @@
  * matches only that key's name), so a ticket issued before a rotation cannot be decrypted after it: that
  * client makes a full handshake once. Rotation is therefore kept rare (an hour by default).
  */
+import { Buffer } from 'node:buffer';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeCause } from '../errors.js';

@@ -3,6 +3,7 @@
  * with their exact argv, computed by pure functions per platform. One executor carries plans out, and
  * `--dry-run` prints them, so what a test checks is exactly what would run.
  */
+import { Buffer } from 'node:buffer';
 
 export type Step =
   /** Creates or replaces a regular file (a symlink at the path is replaced, not followed). */

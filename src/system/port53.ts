@@ -3,6 +3,7 @@
  * to port 53 (hex 0035), and /proc/PID/fd links (`socket:[INODE]`) give the process. Read under a root prefix,
  * so tests feed a made-up /proc.
  */
+import { Buffer } from 'node:buffer';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { underRoot } from './executor.js';

@@ -3,6 +3,7 @@
  * answer) with a short timeout. `dotstub system enable` refuses unless dotstub answers, so the machine is never
  * pointed at a resolver that is not there.
  */
+import { Buffer } from 'node:buffer';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { HostPort } from '../config/addresses.js';

@@ -2,6 +2,7 @@
  * What a path held before dotstub changed it, byte for byte: a file's content and mode, a symlink's target,
  * or nothing. Saved before the first change, and turned back into a plan that puts each path back exactly.
  */
+import { Buffer } from 'node:buffer';
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { underRoot } from './executor.js';
 import type { Step } from './plan.js';

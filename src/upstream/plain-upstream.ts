@@ -6,6 +6,7 @@
  * cannot multiply the guesses that could match (sec. 5, the birthday attack; dnsmasq's CVE-2020-25686).
  * A truncated answer is retried over TCP. No padding and no keepalive in clear (RFC 7830 sec. 7).
  */
+import { Buffer } from 'node:buffer';
 import { randomInt } from 'node:crypto';
 import { ConnectionClosedError, QueryTimeoutError } from '../errors.js';
 import { OPTION_KEEPALIVE, OPTION_PADDING, toUpstreamQuery } from '../dns/edns.js';
@@ -26,6 +27,7 @@ import {
 import type { PrivacyLevel } from './usage-profile.js';
 import type { ExchangeOptions, Upstream, UpstreamAnswer, UpstreamSpec } from './upstream.js';
 import { ChurnMap } from '../util/churn-map.js';
+import { u16 } from '../dns/bytes.js';
 
 const CLEAR_DNS_PORT = 53;
 
@@ -83,7 +85,7 @@ const isHopByHop = (code: number): boolean => code === OPTION_KEEPALIVE || code 
  */
 export function coalescingKey(query: Buffer, msg: ParsedMessage): string | undefined {
   if (msg.question === undefined || query.length < HEADER_LENGTH) return undefined;
-  const flags = query.readUInt16BE(2) & 0x7930; // opcode, RD, AD, CD
+  const flags = u16(query, 2) & 0x7930; // opcode, RD, AD, CD
   const opt = msg.opt;
   if (opt === undefined) return `${msg.question.key}|${flags}|-`;
   const options = opt.options

@@ -3,6 +3,7 @@
  * checks them (RFC 7858 App. A): move up the presented chain only after proving each certificate was issued
  * and signed by the next, so an attacker's leaf sent beside the genuine pinned CA never matches.
  */
+import { Buffer } from 'node:buffer';
 import { createHash, X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate } from 'node:tls';
 import { ConfigError } from '../errors.js';

@@ -5,6 +5,7 @@
  *
  * States: open -> draining (no new queries: our close(), or the server's keepalive 0) -> closed.
  */
+import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, ProtocolError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
 import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';

@@ -3,6 +3,7 @@
  * no ALPN, but the IANA registry does), SNI = the authentication name, TLS >= 1.2, one timeout covering TCP
  * and the handshake, session resumption only from sessions that authenticated (RFC 8310 sec. 9).
  */
+import { Buffer } from 'node:buffer';
 import { isIP, type OnReadOpts } from 'node:net';
 import { connect, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { AuthenticationError, ConnectError, ConnectTimeoutError } from '../errors.js';

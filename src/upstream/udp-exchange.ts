@@ -4,6 +4,7 @@
  * answer accepted only when its source, ID and whole question match. Anything else is reported and
  * ignored while the real answer is still awaited (sec. 9.3: never take the first packet that arrives).
  */
+import { Buffer } from 'node:buffer';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { ConnectError, QueryTimeoutError } from '../errors.js';

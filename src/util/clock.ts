@@ -1,4 +1,5 @@
 /** Time source for every timer and timestamp, so backoff, idle and deadline logic run on a manual clock in tests. */
+import { performance } from 'node:perf_hooks';
 export interface Clock {
   /** Milliseconds on a monotonic scale. */
   now(): number;

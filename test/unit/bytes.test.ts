@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
+import { describe, it } from 'node:test';
+import { copyBytes, setU16, setU32, u16, u32 } from '../../src/dns/bytes.js';
+
+describe('big-endian fields by index', () => {
+  it('reads what the Buffer methods read, at any offset and for the extremes', () => {
+    const buf = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff]);
+    for (let at = 0; at + 2 <= buf.length; at++)
+      assert.equal(u16(buf, at), buf.readUInt16BE(at), `u16 at ${at}`);
+    for (let at = 0; at + 4 <= buf.length; at++)
+      assert.equal(u32(buf, at), buf.readUInt32BE(at), `u32 at ${at}`);
+    assert.equal(u32(buf, 7), 0xffffffff);
+  });
+
+  it('writes what the Buffer methods write, leaving the bytes around untouched', () => {
+    for (const value of [0, 1, 0x1234, 0x8000, 0xffff]) {
+      const ours = Buffer.alloc(6, 0xaa);
+      const theirs = Buffer.alloc(6, 0xaa);
+      setU16(ours, 2, value);
+      theirs.writeUInt16BE(value, 2);
+      assert.deepEqual(ours, theirs, `u16 ${value}`);
+    }
+    for (const value of [0, 1, 0x12345678, 0x80000000, 0xffffffff]) {
+      const ours = Buffer.alloc(8, 0xaa);
+      const theirs = Buffer.alloc(8, 0xaa);
+      setU32(ours, 2, value);
+      theirs.writeUInt32BE(value, 2);
+      assert.deepEqual(ours, theirs, `u32 ${value}`);
+    }
+  });
+
+  it('copies a range into place and returns its length', () => {
+    const source = Buffer.from('abcdefgh');
+    const target = Buffer.alloc(6, 0x2e);
+    assert.equal(copyBytes(target, 1, source, 2, 6), 4);
+    assert.equal(target.toString('latin1'), '.cdef.');
+    assert.equal(copyBytes(target, 0, source, 3, 3), 0);
+    assert.equal(target.toString('latin1'), '.cdef.');
+  });
+});
