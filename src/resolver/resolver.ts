@@ -143,10 +143,10 @@ export class Resolver {
     };
     if (route?.kind === 'local') {
       this.counters.local++;
-      this.#finish(job, { answer: localZoneAnswer(query, msg, route.zone) });
+      this.#finish(job, { answer: localZoneAnswer(query, msg, route.zone) }, now);
       return;
     }
-    this.#next(job);
+    this.#next(job, now);
   }
 
   /**
@@ -178,15 +178,14 @@ export class Resolver {
   }
 
   /** Sends the job to its next candidate, or answers SERVFAIL when none is left or time is up. */
-  #next(job: Job): void {
-    const { clock } = this.#options;
+  #next(job: Job, now = this.#options.clock.now()): void {
     const entry = job.candidates[job.next];
-    const now = clock.now();
     const remaining = job.deadline - now;
     if (entry === undefined || remaining <= 0) {
       this.#finish(
         job,
         this.#servfail(job.query, job.msg, new AllUpstreamsFailedError(mostSpecificFirst(job.errors ?? []))),
+        now,
       );
       return;
     }
@@ -195,7 +194,7 @@ export class Resolver {
     // Each attempt but the last gets half the time left, and at least MIN_ATTEMPT_MS, to leave room to fail over.
     const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
     const attempt = new Attempt(job, entry, now, budget, this.#attemptEnded);
-    this.#deadlines.add(attempt, budget);
+    this.#deadlines.add(attempt, budget, now);
     const { upstream } = entry;
     try {
       if (upstream.send !== undefined) upstream.send(job.query, job.msg, attempt);
@@ -233,8 +232,9 @@ export class Resolver {
       }
       if (answer !== undefined) {
         entry.health.succeeded();
-        const rttMs = this.#options.clock.now() - attempt.startedAt;
-        this.#finish(job, { answer, via: { upstream: entry.upstream.id, answer: outcome, rttMs } });
+        const now = this.#options.clock.now();
+        const rttMs = now - attempt.startedAt;
+        this.#finish(job, { answer, via: { upstream: entry.upstream.id, answer: outcome, rttMs } }, now);
         return;
       }
     }
@@ -267,8 +267,7 @@ export class Resolver {
   }
 
   /** The job's one result: probes released, the query counted out, the client answered. */
-  #finish(job: Job, result: ResolveResult): void {
-    const now = this.#options.clock.now();
+  #finish(job: Job, result: ResolveResult, now = this.#options.clock.now()): void {
     for (const entry of job.candidates) entry.health.releaseProbe(now);
     this.#outstanding--;
     if (job.generation === this.#generation) this.#current--;

@@ -47,8 +47,8 @@ export class Deadlines {
     this.#clock = clock;
   }
 
-  /** `item` expires `ms` from now unless remove()d first. */
-  add(item: Expiring, ms: number): void {
+  /** `item` expires `ms` from now unless remove()d first; `now` when the caller has just read the clock. */
+  add(item: Expiring, ms: number, now = this.#clock.now()): void {
     // Whole milliseconds, at least 1: fractional budgets would each get a list.
     const budget = Math.max(1, Math.ceil(ms));
     let list = this.#lists.get(budget);
@@ -56,7 +56,6 @@ export class Deadlines {
       list = new DeadlineList();
       this.#lists.set(budget, list);
     }
-    const now = this.#clock.now();
     item.expiresAt = now + budget;
     item.list = list;
     item.older = list.newest;
