@@ -8,6 +8,7 @@
  * in about the order they were stored, so slabs fill densely and go in order.
  */
 import { Buffer } from 'node:buffer';
+import { copyBytes } from '../dns/bytes.js';
 const SLAB_BYTES = 8192;
 /** Larger answers get a buffer of their own: they would waste most of a slab's tail. */
 const OWN_BUFFER_FROM = 1024;
@@ -21,7 +22,7 @@ export class EntrySlab {
     const n = bytes.length;
     if (n >= OWN_BUFFER_FROM) {
       const own = Buffer.allocUnsafeSlow(n);
-      bytes.copy(own);
+      copyBytes(own, 0, bytes, 0, n);
       return own;
     }
     if (this.#slab === undefined || this.#used + n > SLAB_BYTES) {
@@ -29,7 +30,7 @@ export class EntrySlab {
       this.#used = 0;
     }
     const out = this.#slab.subarray(this.#used, this.#used + n);
-    bytes.copy(out);
+    copyBytes(out, 0, bytes, 0, n);
     this.#used += n;
     return out;
   }

@@ -4,7 +4,7 @@
  * path does; nothing is re-encoded.
  */
 import { Buffer } from 'node:buffer';
-import { encodeOpt, withOpt } from './edns.js';
+import { withOpt, withoutOptions } from './edns.js';
 import type { ParsedMessage } from './wire.js';
 import { setU16, setU32 } from './bytes.js';
 
@@ -13,7 +13,7 @@ import { setU16, setU32 } from './bytes.js';
  * (RFC 7871, option 8: the answer is scoped to one network), COOKIE (RFC 7873, option 10: the server cookie
  * is minted for one client), and the hop-by-hop keepalive and padding (RFC 7828, RFC 7830: options 11, 12).
  */
-const PER_CLIENT_OPTIONS: ReadonlySet<number> = new Set([8, 10, 11, 12]);
+const isPerClient = (code: number): boolean => code === 8 || code === 10 || code === 11 || code === 12;
 
 /**
  * The upstream's answer without per-client options: what a cache keeps and serves to everyone. When there
@@ -21,12 +21,8 @@ const PER_CLIENT_OPTIONS: ReadonlySet<number> = new Set([8, 10, 11, 12]);
  * slabs, answerForClient for each client).
  */
 export function shareableAnswer(answer: Buffer, msg: ParsedMessage): Buffer {
-  const opt = msg.opt;
-  if (opt?.options.some((o) => PER_CLIENT_OPTIONS.has(o.code)) !== true) return answer;
-  const kept = opt.options
-    .filter((o) => !PER_CLIENT_OPTIONS.has(o.code))
-    .map((o) => answer.subarray(o.start, o.start + 4 + o.length));
-  return withOpt(answer, msg, encodeOpt(opt.udpSize, opt.ttlField, kept));
+  if (msg.opt?.options.some((o) => isPerClient(o.code)) !== true) return answer;
+  return withoutOptions(answer, msg, isPerClient);
 }
 
 /**

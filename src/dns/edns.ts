@@ -62,6 +62,24 @@ export function withOpt(buf: Buffer, msg: ParsedMessage, opt: Buffer | undefined
   return out;
 }
 
+/**
+ * The message with the OPT options `drop` picks left out, in one allocation and without a second parse:
+ * the OPT record stays (with its size, flags and the other options), and so does everything around it.
+ */
+export function withoutOptions(buf: Buffer, msg: ParsedMessage, drop: (code: number) => boolean): Buffer {
+  const opt = msg.opt;
+  if (opt === undefined) return buf;
+  let removed = 0;
+  for (const o of opt.options) if (drop(o.code)) removed += 4 + o.length;
+  const out = Buffer.allocUnsafe(buf.length - removed);
+  let at = copyBytes(out, 0, buf, 0, opt.start + OPT_FIXED_LENGTH);
+  setU16(out, opt.start + 9, opt.end - opt.start - OPT_FIXED_LENGTH - removed);
+  for (const o of opt.options)
+    if (!drop(o.code)) at += copyBytes(out, at, buf, o.start, o.start + 4 + o.length);
+  copyBytes(out, at, buf, opt.end, buf.length);
+  return out;
+}
+
 /** The length of the end-to-end options of an OPT record. */
 function endToEndLength(opt: OptRecord | undefined, dropEcs: boolean): number {
   let n = 0;

@@ -2,14 +2,14 @@
  * RFC 1035 sec. 4.2.2 / RFC 7766 sec. 8 framing: every message over TCP or TLS carries a 2-octet length.
  */
 import { Buffer } from 'node:buffer';
-import { setU16 } from './bytes.js';
+import { copyBytes, setU16 } from './bytes.js';
 export const MAX_FRAME = 0xffff;
 
 /** The prefix and the message in one buffer, so a single write sends both (RFC 7766 sec. 8). */
 export function encodeFrame(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(message.length + 2);
   setU16(out, 0, message.length);
-  message.copy(out, 2);
+  copyBytes(out, 2, message, 0, message.length);
   return out;
 }
 
@@ -24,7 +24,7 @@ export function encodeFrames(messages: readonly Buffer[]): Buffer {
   let at = 0;
   for (const message of messages) {
     setU16(out, at, message.length);
-    message.copy(out, at + 2);
+    copyBytes(out, at + 2, message, 0, message.length);
     at += message.length + 2;
   }
   return out;

@@ -6,6 +6,7 @@ import {
   toClientAnswer,
   toUpstreamQuery,
   truncateAnswer,
+  withoutOptions,
 } from '../../src/dns/edns.js';
 import { parseMessage, RCODE } from '../../src/dns/wire.js';
 import { buildAnswer } from '../helpers/dns-answer.js';
@@ -171,5 +172,38 @@ describe('ECS privacy (RFC 7871 sec. 7.1.2)', () => {
     assert.deepEqual(codes(out), [10]);
     assert.ok(out.includes(cookie.data));
     assert.deepEqual(codes(toClientAnswer(answer, parseMessage(answer), 1, true, false)), [8, 10]);
+  });
+});
+
+describe('withoutOptions', () => {
+  it('leaves out the chosen options and keeps the rest of the OPT record and the message byte for byte', () => {
+    const cookie = { code: 10, data: Buffer.from('0123456789abcdef', 'hex') };
+    const ecs = { code: 8, data: Buffer.from([0, 1, 24, 0, 192, 0, 2]) };
+    const q = buildQuery('MiXeD.Example', 'AAAA', {
+      do: true,
+      udpSize: 1400,
+      ednsOptions: [cookie, ecs, { code: 11, data: Buffer.alloc(0) }],
+      pad: 64,
+    });
+    const msg = parseMessage(q);
+    const padding = msg.opt?.options.find((o) => o.code === 12);
+    assert.ok(padding !== undefined && msg.opt !== undefined);
+    const out = withoutOptions(q, msg, (code) => code === 10 || code === 12);
+    const after = parseMessage(out);
+    assert.deepEqual(codes(out), [8, 11]);
+    assert.equal(out.length, q.length - (4 + cookie.data.length) - (4 + padding.length));
+    assert.equal(after.opt?.udpSize, 1400);
+    assert.equal(after.opt.ttlField, msg.opt.ttlField);
+    assert.equal(after.arcount, msg.arcount);
+    assert.ok(out.subarray(0, msg.opt.start).equals(q.subarray(0, msg.opt.start)), 'bytes before the OPT');
+    assert.ok(out.includes(ecs.data));
+  });
+
+  it('returns a message without an OPT record as it is', () => {
+    const q = buildQuery('a.example', 'A');
+    assert.equal(
+      withoutOptions(q, parseMessage(q), () => true),
+      q,
+    );
   });
 });
