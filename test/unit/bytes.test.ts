@@ -37,5 +37,10 @@ describe('big-endian fields by index', () => {
     assert.equal(target.toString('latin1'), '.cdef.');
     assert.equal(copyBytes(target, 0, source, 3, 3), 0);
     assert.equal(target.toString('latin1'), '.cdef.');
+    // Longer runs take the other path (a view of the source's memory at its own offset).
+    const long = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz').subarray(1);
+    const into = Buffer.alloc(40, 0x2e);
+    assert.equal(copyBytes(into, 2, long, 3, 33), 30);
+    assert.equal(into.toString('latin1'), `..${'456789abcdefghijklmnopqrstuvwx'}........`);
   });
 });
