@@ -8,7 +8,7 @@
  * in about the order they were stored, so slabs fill densely and go in order.
  */
 import { Buffer } from 'node:buffer';
-import { copyBytes } from '../dns/bytes.js';
+import { copyBytes, viewOf } from '../dns/bytes.js';
 const SLAB_BYTES = 8192;
 /** Larger answers get a buffer of their own: they would waste most of a slab's tail. */
 const OWN_BUFFER_FROM = 1024;
@@ -29,7 +29,7 @@ export class EntrySlab {
       this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
       this.#used = 0;
     }
-    const out = this.#slab.subarray(this.#used, this.#used + n);
+    const out = viewOf(this.#slab, this.#used, this.#used + n);
     copyBytes(out, 0, bytes, 0, n);
     this.#used += n;
     return out;

@@ -6,6 +6,7 @@
  * plain loads for both. Callers check bounds first, as the methods would have: an index past the end
  * reads 0 here instead of throwing.
  */
+import { Buffer } from 'node:buffer';
 export function u16(buf: Uint8Array, at: number): number {
   return ((buf[at] ?? 0) << 8) | (buf[at + 1] ?? 0);
 }
@@ -29,10 +30,11 @@ export function setU32(buf: Uint8Array, at: number, value: number): void {
 }
 
 /**
- * Copies source[start, end) to target at `at` and returns the count. Neither Buffer's copy nor subarray:
- * both were generic calls from optimised code like the read and write methods above (subarray on a Buffer
- * also looks up Symbol.species, as Node gives Buffers their own constructor), where a plain Uint8Array
- * view of the same memory and TypedArray set are inlined.
+ * Copies source[start, end) to target at `at` and returns the count. Through TypedArray's own functions,
+ * called directly: a property load on a Buffer that reaches its prototype chain (Buffer's copy, but also
+ * TypedArray's set, buffer and byteOffset) was a generic LoadIC call from optimised code (--print-opt-code
+ * of rewriteOpt), where a call to a known function is direct. A partial copy goes through a Uint8Array
+ * view of the source's memory (not subarray, which on a Buffer also looks up Symbol.species).
  */
 export function copyBytes(
   target: Uint8Array,
@@ -41,6 +43,34 @@ export function copyBytes(
   start: number,
   end: number,
 ): number {
-  target.set(new Uint8Array(source.buffer, source.byteOffset + start, end - start), at);
-  return end - start;
+  const n = end - start;
+  const from =
+    start === 0 && n === source.length
+      ? source
+      : new Uint8Array(bufferOf.call(source), byteOffsetOf.call(source) + start, n);
+  typedArraySet.call(target, from, at);
+  return n;
 }
+
+/**
+ * A Buffer over source[start, end), sharing its memory: subarray without the property load and the
+ * Symbol.species lookup that Buffer's inherited subarray makes (see copyBytes).
+ */
+export function viewOf(source: Uint8Array, start: number, end: number): Buffer {
+  return Buffer.from(bufferOf.call(source), byteOffsetOf.call(source) + start, end - start);
+}
+
+// Taken off the prototypes once, to be called with .call (see copyBytes): unbound on purpose.
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const typedArraySet = Uint8Array.prototype.set;
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+
+function typedArrayGetter(name: string): (this: Uint8Array) => unknown {
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const get = Object.getOwnPropertyDescriptor(typedArrayPrototype, name)?.get;
+  if (get === undefined) throw new TypeError(`TypedArray.prototype.${name} is not a getter`);
+  return get as (this: Uint8Array) => unknown;
+}
+
+const bufferOf = typedArrayGetter('buffer') as (this: Uint8Array) => ArrayBufferLike;
+const byteOffsetOf = typedArrayGetter('byteOffset') as (this: Uint8Array) => number;

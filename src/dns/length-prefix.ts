@@ -2,7 +2,7 @@
  * RFC 1035 sec. 4.2.2 / RFC 7766 sec. 8 framing: every message over TCP or TLS carries a 2-octet length.
  */
 import { Buffer } from 'node:buffer';
-import { copyBytes, setU16 } from './bytes.js';
+import { copyBytes, setU16, viewOf } from './bytes.js';
 export const MAX_FRAME = 0xffff;
 
 /** The prefix and the message in one buffer, so a single write sends both (RFC 7766 sec. 8). */
@@ -60,7 +60,7 @@ export class FrameDecoder {
     while (bytes.length - at >= 2) {
       const end = at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
       if (end > bytes.length) break;
-      frames.push(bytes.subarray(at + 2, end));
+      frames.push(viewOf(bytes, at + 2, end));
       at = end;
     }
     this.#chunks = at < bytes.length ? [at === 0 ? bytes : bytes.subarray(at)] : [];

@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import { authenticate } from './tls-authenticate.js';
 import { PROFILE_RULES } from './usage-profile.js';
 import type { AuthInfo, UpstreamSpec } from './upstream.js';
+import { copyBytes } from '../dns/bytes.js';
 
 /** One resumable session per upstream (stubby keeps one too), keyed by address, port, name and pinset. */
 export type SessionCache = Map<string, Buffer>;
@@ -69,7 +70,9 @@ function readInto(buffer: Buffer, deliver: (chunk: Buffer) => void): OnReadOpts 
     buffer,
     callback: (n: number): boolean => {
       // Copied: the buffer is overwritten by the next read, while answers (subarrays) outlive this call.
-      deliver(Buffer.from(buffer.subarray(0, n)));
+      const chunk = Buffer.allocUnsafe(n);
+      copyBytes(chunk, 0, buffer, 0, n);
+      deliver(chunk);
       return true; // keep reading
     },
   };

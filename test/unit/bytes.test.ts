@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
-import { copyBytes, setU16, setU32, u16, u32 } from '../../src/dns/bytes.js';
+import { copyBytes, setU16, setU32, u16, u32, viewOf } from '../../src/dns/bytes.js';
 
 describe('big-endian fields by index', () => {
   it('reads what the Buffer methods read, at any offset and for the extremes', () => {
@@ -41,6 +41,16 @@ describe('big-endian fields by index', () => {
     const long = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz').subarray(1);
     const into = Buffer.alloc(40, 0x2e);
     assert.equal(copyBytes(into, 2, long, 3, 33), 30);
-    assert.equal(into.toString('latin1'), `..${'456789abcdefghijklmnopqrstuvwx'}........`);
+    assert.equal(into.toString('latin1'), '..456789abcdefghijklmnopqrstuvwx........');
+  });
+
+  it('makes a Buffer view of a range that shares the source memory', () => {
+    const source = Buffer.from('0123456789').subarray(2);
+    const view = viewOf(source, 1, 4);
+    assert.ok(Buffer.isBuffer(view));
+    assert.equal(view.toString('latin1'), '345');
+    view[0] = 0x78;
+    assert.equal(source.toString('latin1'), '2x456789');
+    assert.equal(viewOf(source, 3, 3).length, 0);
   });
 });
