@@ -52,6 +52,13 @@ export function copyBytes(
   return n;
 }
 
+/** A copy of `source` in a Buffer of its own (Buffer.from(buffer) without its type checks and generic loads). */
+export function copyOf(source: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(source.length);
+  typedArraySet.call(out, source, 0);
+  return out;
+}
+
 /**
  * A Buffer over source[start, end), sharing its memory: subarray without the property load and the
  * Symbol.species lookup that Buffer's inherited subarray makes (see copyBytes).

@@ -4,9 +4,9 @@
  * path does; nothing is re-encoded.
  */
 import { Buffer } from 'node:buffer';
-import { withOpt, withoutOptions } from './edns.js';
+import { withoutOpt, withoutOptions } from './edns.js';
 import type { ParsedMessage } from './wire.js';
-import { setU16, setU32 } from './bytes.js';
+import { copyBytes, copyOf, setU16, setU32 } from './bytes.js';
 
 /**
  * EDNS options that belong to one client's exchange and must never reach another client: client subnet
@@ -37,7 +37,7 @@ export function answerForClient(
   query: Buffer,
   queryMsg: ParsedMessage,
 ): Buffer {
-  const out = Buffer.from(stored);
+  const out = copyOf(stored);
   ttls.offsets.forEach((offset, i) => {
     setU32(out, offset, ttls.values[i] ?? 0);
   });
@@ -48,7 +48,8 @@ export function answerForClient(
   const s = storedMsg.question;
   // Equal names (case aside) have equal wire lengths, and the question is never compressed: a plain copy.
   if (q !== undefined && s !== undefined && q.end - q.start === s.end - s.start)
-    query.copy(out, s.start, q.start, q.end);
-  if (queryMsg.opt === undefined && storedMsg.opt !== undefined) return withOpt(out, storedMsg, undefined);
+    copyBytes(out, s.start, query, q.start, q.end);
+  if (queryMsg.opt === undefined && storedMsg.opt !== undefined)
+    return withoutOpt(out, storedMsg.opt, storedMsg.arcount);
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { HEADER_LENGTH, TYPE_OPT, type OptRecord, type ParsedMessage } from './wire.js';
-import { copyBytes, setU16, setU32, u16 } from './bytes.js';
+import { copyBytes, copyOf, setU16, setU32, u16 } from './bytes.js';
 
 export const OPTION_KEEPALIVE = 11;
 export const OPTION_PADDING = 12;
@@ -154,7 +154,7 @@ function writePadding(out: Buffer, at: number, pad: number): number {
 }
 
 /** The message without its OPT record, ARCOUNT fixed. */
-function withoutOpt(buf: Buffer, opt: OptRecord, arcount: number): Buffer {
+export function withoutOpt(buf: Buffer, opt: OptRecord, arcount: number): Buffer {
   const out = Buffer.allocUnsafe(buf.length - (opt.end - opt.start));
   copyBytes(out, copyBytes(out, 0, buf, 0, opt.start), buf, opt.end, buf.length);
   setU16(out, 10, arcount - 1);
@@ -176,7 +176,7 @@ export interface UpstreamQueryOptions {
 export function toUpstreamQuery(query: Buffer, msg: ParsedMessage, options: UpstreamQueryOptions): Buffer {
   const ecsPrivate = options.ecsPrivate === true;
   if (msg.opt === undefined && options.padBlock === 0 && !options.keepalive && !ecsPrivate) {
-    const copy = Buffer.from(query);
+    const copy = copyOf(query);
     setU16(copy, 0, options.id);
     return copy;
   }
@@ -205,7 +205,7 @@ export function toClientAnswer(
   ecsPrivate = false,
 ): Buffer {
   let out: Buffer;
-  if (msg.opt === undefined) out = Buffer.from(answer);
+  if (msg.opt === undefined) out = copyOf(answer);
   else if (!clientHadOpt) out = withoutOpt(answer, msg.opt, msg.arcount);
   else if (msg.opt.options.some((o) => isDropped(o.code, ecsPrivate)))
     out = rewriteOpt(answer, msg, {
@@ -216,7 +216,7 @@ export function toClientAnswer(
       dropEcs: ecsPrivate,
       addPrivateEcs: false,
     });
-  else out = Buffer.from(answer);
+  else out = copyOf(answer);
   setU16(out, 0, clientId);
   return out;
 }

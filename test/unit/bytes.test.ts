@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { describe, it } from 'node:test';
-import { copyBytes, setU16, setU32, u16, u32, viewOf } from '../../src/dns/bytes.js';
+import { copyBytes, copyOf, setU16, setU32, u16, u32, viewOf } from '../../src/dns/bytes.js';
 
 describe('big-endian fields by index', () => {
   it('reads what the Buffer methods read, at any offset and for the extremes', () => {
@@ -52,5 +52,14 @@ describe('big-endian fields by index', () => {
     view[0] = 0x78;
     assert.equal(source.toString('latin1'), '2x456789');
     assert.equal(viewOf(source, 3, 3).length, 0);
+  });
+
+  it('copies a Buffer or a view into memory of its own', () => {
+    const source = Buffer.from('0123456789').subarray(3, 7);
+    const copy = copyOf(source);
+    assert.ok(Buffer.isBuffer(copy));
+    assert.equal(copy.toString('latin1'), '3456');
+    copy[0] = 0x78;
+    assert.equal(source.toString('latin1'), '3456');
   });
 });
