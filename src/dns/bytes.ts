@@ -1,12 +1,14 @@
 /**
- * Big-endian fields read and written by index. The Buffer methods (readUInt16BE and kin) cost a generic
- * property load and a call on the forwarding path: the datagrams Node reads are Buffers made in C++ and
- * frames are Buffers made in JavaScript, two object shapes, and V8's optimising compiler then left every
- * `buf.readUInt16BE` a LoadIC call (--print-opt-code of parseMessage). Indexed byte access compiles to
- * plain loads for both. Callers check bounds first, as the methods would have: an index past the end
- * reads 0 here instead of throwing.
+ * Big-endian fields and copies for the per-query path, without Buffer methods. In V8's optimised code
+ * every property a Buffer finds on its prototype chain (Buffer's readUInt16BE, writeUInt16BE, copy and
+ * fill, and TypedArray's set, subarray, buffer and byteOffset) stayed a generic load (a LoadIC call) and
+ * a call to an unknown function (--print-opt-code of parseMessage and rewriteOpt), on Buffers made in C++
+ * (datagrams) and in JavaScript alike; `length` and indexed bytes were inlined. So fields are read and
+ * written by index, and copies call TypedArray's functions directly. Callers check bounds first, as the
+ * methods would have: an index past the end reads 0 here instead of throwing.
  */
 import { Buffer } from 'node:buffer';
+
 export function u16(buf: Uint8Array, at: number): number {
   return ((buf[at] ?? 0) << 8) | (buf[at + 1] ?? 0);
 }
@@ -30,11 +32,9 @@ export function setU32(buf: Uint8Array, at: number, value: number): void {
 }
 
 /**
- * Copies source[start, end) to target at `at` and returns the count. Through TypedArray's own functions,
- * called directly: a property load on a Buffer that reaches its prototype chain (Buffer's copy, but also
- * TypedArray's set, buffer and byteOffset) was a generic LoadIC call from optimised code (--print-opt-code
- * of rewriteOpt), where a call to a known function is direct. A partial copy goes through a Uint8Array
- * view of the source's memory (not subarray, which on a Buffer also looks up Symbol.species).
+ * Copies source[start, end) to target at `at` and returns the count, with TypedArray's set called
+ * directly: the source itself for a whole copy, else a Uint8Array over its memory (not subarray, which on a
+ * Buffer also looks up Symbol.species, Node giving Buffers their own constructor).
  */
 export function copyBytes(
   target: Uint8Array,
