@@ -3,7 +3,6 @@
  * and a stored answer made one client's own at hit time. Both work on raw bytes, as the rest of the data
  * path does; nothing is re-encoded.
  */
-import { Buffer } from 'node:buffer';
 import { withoutOpt, withoutOptions } from './edns.js';
 import type { ParsedMessage } from './wire.js';
 import { copyBytes, copyOf, setU16, setU32 } from './bytes.js';
