@@ -3,7 +3,7 @@
 // dnsperf speaking DNS-over-TLS straight to the upstream unbound (the limit). Loopback only; every process it
 // starts is stopped by PID, also on errors and Ctrl-C. See `scripts/bench --help` and README "Benchmarks".
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
-import { tmpdir, cpus, loadavg } from 'node:os';
+import { tmpdir, cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -135,6 +135,10 @@ function machine() {
     nproc: cpus().length,
     cpu: model,
     node: process.version,
+    kernel: release(),
+    // A guest pays for every system call and interrupt it makes (2026-11-23: perf put 27-30 % of a forwarder's
+    // CPU in the hypervisor's interrupt-enable path): the figures are this machine's, not a bare-metal one's.
+    virtualMachine: /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo),
     loadAverage: loadavg()
       .map((x) => x.toFixed(2))
       .join(' '),
@@ -369,7 +373,8 @@ async function main() {
   const rat = ratios(summaries);
   const table = targets.length > 0 ? renderTable(summaries, rat) : '';
   const header =
-    `${info.date} — ${info.nproc} × ${info.cpu}, Node ${info.node}; unbound ${info.unbound}, stubby ${info.stubby}, ` +
+    `${info.date} — ${info.nproc} × ${info.cpu}, ${info.virtualMachine ? 'virtual machine, ' : ''}Linux ` +
+    `${info.kernel}, Node ${info.node}; unbound ${info.unbound}, stubby ${info.stubby}, ` +
     `Knot Resolver ${info.kresd}, dnsperf ${info.dnsperf}; ${cfg.reps} repetition(s) of ${cfg.duration} s phases` +
     `${cfg.short ? ' (--short)' : ''}; upstream unbound num-threads ${cfg.upstreamThreads}; load average ` +
     `${info.loadAverage} at start, ${info.loadAverageAtEnd} at end` +

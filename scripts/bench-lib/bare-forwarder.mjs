@@ -1,7 +1,8 @@
 // A bare Node.js DNS forwarder, for scale only: UDP in, one pipelined TLS connection out, raw buffers, no
 // parsing, no authentication (rejectUnauthorized: false), no timeouts, no cache. It is what the runtime
 // costs with nothing of dotstub's work on top, so the floor the targets of the speed issue can be read
-// against on a given machine. Run it in dotstub's place, with the same arguments:
+// against on a given machine. scripts/bench runs it as its `node-floor` row (targets.mjs); it also runs in
+// dotstub's place, with dotstub's arguments:
 //   DOTSTUB_BENCH_MAIN=scripts/bench-lib/bare-forwarder.mjs scripts/bench --short --only dotstub
 // Never use it as a resolver: it checks nothing.
 import { createSocket } from 'node:dgram';

@@ -89,6 +89,8 @@ export function ratios(summaries) {
         ['throughput', 'p50Ms2000', 'p99Ms10000'].includes(key) && by['direct-tls']
           ? r(get(by['direct-tls']))
           : undefined,
+      // The bare Node forwarder (targets.mjs): how far dotstub is from what Node alone costs on this machine.
+      vsFloor: r(by['node-floor'] && get(by['node-floor'])),
     };
   }
   const tcp = by['dotstub-tcp'];
@@ -121,8 +123,10 @@ export function renderTable(summaries, rat) {
   }
   if (rat) {
     lines.push('');
-    lines.push('| dotstub ratio | to stubby | to best other forwarder | to direct TLS |');
-    lines.push('| --- | --- | --- | --- |');
+    lines.push(
+      '| dotstub ratio | to stubby | to best other forwarder | to direct TLS | to bare Node forwarder |',
+    );
+    lines.push('| --- | --- | --- | --- | --- |');
     const names = {
       throughput: 'max throughput (higher is better)',
       cpuUsPerQuery: 'CPU per query at max (lower is better)',
@@ -135,11 +139,11 @@ export function renderTable(summaries, rat) {
       const r = rat[key];
       if (!r) continue;
       lines.push(
-        `| ${label} | ${f(r.vsStubby, 2)} | ${f(r.vsBestOther, 2)}${r.bestOther ? ` (${r.bestOther})` : ''} | ${f(r.vsDirect, 2)} |`,
+        `| ${label} | ${f(r.vsStubby, 2)} | ${f(r.vsBestOther, 2)}${r.bestOther ? ` (${r.bestOther})` : ''} | ${f(r.vsDirect, 2)} | ${f(r.vsFloor, 2)} |`,
       );
     }
     if (rat.tcpThroughputVsDirect !== undefined)
-      lines.push(`| max throughput, dotstub over TCP clients | | | ${f(rat.tcpThroughputVsDirect, 2)} |`);
+      lines.push(`| max throughput, dotstub over TCP clients | | | ${f(rat.tcpThroughputVsDirect, 2)} | |`);
   }
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import { AUTH_NAME } from './setup.mjs';
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 // What the package's `dotstub` bin runs: the bundle of the compiled CLI (scripts/bundle.mjs).
 export const DOTSTUB_MAIN = join(ROOT, 'dist/src/cli/dotstub.mjs');
+const BARE_FORWARDER = join(ROOT, 'scripts/bench-lib/bare-forwarder.mjs');
 
 /**
  * The environment dotstub runs in: this one without NODE_EXTRA_CA_CERTS, as a service has it (systemd,
@@ -58,6 +59,27 @@ function dotstub(ctx, dir, port) {
     'warn',
   ];
   return start(process.execPath, args, { logFile: join(dir, 'dotstub.log'), cwd: ROOT, env: serviceEnv() });
+}
+
+/**
+ * The floor: bare-forwarder.mjs (UDP in, one pipelined TLS connection out, no parsing, no checks, no padding,
+ * no cache) on the same Node and arguments. Not a resolver and never in the "best other forwarder" ratios:
+ * its row shows what the runtime and this machine cost before any of dotstub's work, so each run says how
+ * much of dotstub's figures is dotstub's.
+ */
+function bareForwarder(ctx, dir, port) {
+  const args = [
+    BARE_FORWARDER,
+    '--listen',
+    `127.0.0.1@${port}`,
+    '--upstream',
+    `127.0.0.1#${ctx.upstreamPort}`,
+  ];
+  return start(process.execPath, args, {
+    logFile: join(dir, 'bare-forwarder.log'),
+    cwd: ROOT,
+    env: serviceEnv(),
+  });
 }
 
 function stubby(ctx, dir, port) {
@@ -151,6 +173,12 @@ function kresd(ctx, dir, port) {
 export const TARGETS = [
   { name: 'direct-tls', label: 'unbound direct (DoT)', mode: 'dot' },
   { name: 'dotstub', label: 'dotstub (UDP)', mode: 'udp', starter: dotstub },
+  {
+    name: 'node-floor',
+    label: 'bare Node forwarder (UDP; reference, no checks)',
+    mode: 'udp',
+    starter: bareForwarder,
+  },
   { name: 'stubby', label: 'stubby (UDP)', mode: 'udp', starter: stubby },
   {
     name: 'unbound-fwd',
