@@ -132,29 +132,120 @@ function lowerLabel(buf: Buffer, start: number, len: number, at: number): number
   return n;
 }
 
-function readQuestion(buf: Buffer, offset: number): Question {
-  const nameEnd = readName(buf, offset, true);
-  if (nameEnd + 4 > buf.length) throw new MalformedMessageError('question runs past the end');
-  const type = u16(buf, nameEnd);
-  const qclass = u16(buf, nameEnd + 2);
+/** The key of the name keyScratch holds (keyLength octets), with its type and class. */
+function scratchKey(type: number, qclass: number): string {
   // The root is '.'; then `/type/class`, all in one string.
   if (keyLength === 0) keyScratch[keyLength++] = 0x2e;
   const length = appendNumber(appendNumber(keyLength, type), qclass);
-  return { start: offset, end: nameEnd + 4, type, qclass, key: keyScratch.toString('latin1', 0, length) };
+  return keyScratch.toString('latin1', 0, length);
 }
 
-function readOptions(buf: Buffer, start: number, end: number): EdnsOption[] {
-  const options: EdnsOption[] = [];
-  let pos = start;
+/**
+ * A question whose key is made when first read. An answer's question is matched to its query's by bytes
+ * (sameQuestion), so the key string (about half of what parsing an answer cost) is made only for what
+ * asks for it; a query's key is always wanted (cache, routing) and made at once.
+ */
+class WireQuestion implements Question {
+  readonly start: number;
+  readonly end: number;
+  readonly type: number;
+  readonly qclass: number;
+  #key: string | undefined;
+  readonly #buf: Buffer | undefined;
+
+  constructor(
+    buf: Buffer,
+    start: number,
+    end: number,
+    type: number,
+    qclass: number,
+    key: string | undefined,
+  ) {
+    this.start = start;
+    this.end = end;
+    this.type = type;
+    this.qclass = qclass;
+    this.#key = key;
+    this.#buf = key === undefined ? buf : undefined;
+  }
+
+  get key(): string {
+    if (this.#key === undefined) {
+      readName(this.#buf as Buffer, this.start, true);
+      this.#key = scratchKey(this.type, this.qclass);
+    }
+    return this.#key;
+  }
+}
+
+function readQuestion(buf: Buffer, offset: number, keyed: boolean): Question {
+  const nameEnd = readName(buf, offset, keyed);
+  if (nameEnd + 4 > buf.length) throw new MalformedMessageError('question runs past the end');
+  const type = u16(buf, nameEnd);
+  const qclass = u16(buf, nameEnd + 2);
+  return new WireQuestion(
+    buf,
+    offset,
+    nameEnd + 4,
+    type,
+    qclass,
+    keyed ? scratchKey(type, qclass) : undefined,
+  );
+}
+
+/**
+ * Whether two questions are the same (RFC 7766 sec. 7, RFC 5452 sec. 9.1): type and class, and the name
+ * label by label, ASCII case-insensitively (RFC 4343). A question is the first name of its message, so it
+ * is never compressed in practice; if either is, their keys decide.
+ */
+export function sameQuestion(a: Uint8Array, qa: Question, b: Uint8Array, qb: Question): boolean {
+  if (qa.type !== qb.type || qa.qclass !== qb.qclass) return false;
+  let i = qa.start;
+  let j = qb.start;
+  for (;;) {
+    const len = a[i] ?? 0;
+    if (len > 63 || (b[j] ?? 0) > 63) return qa.key === qb.key;
+    if (len !== b[j]) return false;
+    if (len === 0) return true;
+    if (!sameLabel(a, i + 1, b, j + 1, len)) return false;
+    i += len + 1;
+    j += len + 1;
+  }
+}
+
+function sameLabel(a: Uint8Array, i: number, b: Uint8Array, j: number, len: number): boolean {
+  for (let k = 0; k < len; k++) {
+    const x = a[i + k] ?? 0;
+    const y = b[j + k] ?? 0;
+    if (x === y) continue;
+    // Only letters fold: '@' (0x40) and '`' (0x60), say, differ by the same bit and are not one.
+    const lower = x | 0x20;
+    if (lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return false;
+  }
+  return true;
+}
+
+/** A record without options (most queries) shares this one. */
+const NO_OPTIONS: readonly EdnsOption[] = Object.freeze([]);
+
+function readOptions(buf: Buffer, start: number, end: number): readonly EdnsOption[] {
+  // Counted (and checked) first, so the array is made at its size: grown by push it took 17 slots.
+  let count = 0;
   let padding = 0;
-  while (pos < end) {
+  for (let pos = start; pos < end; count++) {
     if (pos + 4 > end) throw new MalformedMessageError('truncated EDNS option');
     const code = u16(buf, pos);
     const length = u16(buf, pos + 2);
     if (pos + 4 + length > end) throw new MalformedMessageError('EDNS option runs past its record');
     // RFC 7830 sec. 4: at most one padding option (routedns#199 crashed on two).
     if (code === 12 && ++padding > 1) throw new MalformedMessageError('more than one padding option');
-    options.push({ code, start: pos, length });
+    pos += 4 + length;
+  }
+  if (count === 0) return NO_OPTIONS;
+  const options = new Array<EdnsOption>(count);
+  for (let i = 0, pos = start; i < count; i++) {
+    const length = u16(buf, pos + 2);
+    options[i] = { code: u16(buf, pos), start: pos, length };
     pos += 4 + length;
   }
   return options;
@@ -194,15 +285,18 @@ function readRecords(
   return { end: pos, opt };
 }
 
-/** Parses a whole message strictly: every count honoured, every byte accounted for, no trailing garbage. */
-export function parseMessage(buf: Buffer): ParsedMessage {
+/**
+ * Parses a whole message strictly: every count honoured, every byte accounted for, no trailing garbage.
+ * `keyed: false` leaves the question's key to be made when first read (answers: see WireQuestion).
+ */
+export function parseMessage(buf: Buffer, keyed = true): ParsedMessage {
   if (buf.length < HEADER_LENGTH) throw new MalformedMessageError('shorter than a header');
   const qdcount = u16(buf, 4);
   const ancount = u16(buf, 6);
   const nscount = u16(buf, 8);
   const arcount = u16(buf, 10);
   if (qdcount > 1) throw new MalformedMessageError('more than one question');
-  const question = qdcount === 1 ? readQuestion(buf, HEADER_LENGTH) : undefined;
+  const question = qdcount === 1 ? readQuestion(buf, HEADER_LENGTH, keyed) : undefined;
   const records = readRecords(buf, question?.end ?? HEADER_LENGTH, ancount, nscount, arcount);
   if (records.end !== buf.length) throw new MalformedMessageError('trailing bytes after the last record');
   return {

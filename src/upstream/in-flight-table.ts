@@ -11,15 +11,17 @@
  * slot through a typed array (no pointers for the collector to follow) and slots are reused from a free list.
  */
 import { randomFillSync } from 'node:crypto';
+import { sameQuestion, type Question } from '../dns/wire.js';
 
-export interface Keyed {
-  /** The question key the answer must carry. */
-  readonly key: string;
+/** What an answer is matched against: the query as sent, and its question. */
+export interface SentQuery {
+  readonly wire: Uint8Array;
+  readonly question: Question | undefined;
 }
 
 const ID_BATCH = 512;
 
-export class InFlightTable<E extends Keyed> {
+export class InFlightTable<E extends SentQuery> {
   /** Message ID -> slot index + 1 (0: not in flight). */
   readonly #slotOfId = new Uint16Array(65536);
   readonly #entries: (E | undefined)[] = [];
@@ -54,12 +56,19 @@ export class InFlightTable<E extends Keyed> {
     this.#size++;
   }
 
-  /** Removes and returns the entry if the ID and question both match, else undefined (the answer is dropped). */
-  take(id: number, key: string | undefined): E | undefined {
+  /**
+   * Removes and returns the entry if the ID and question both match, else undefined (the answer is
+   * dropped). `question` is the answer's, read from `answer`.
+   */
+  take(id: number, answer: Uint8Array, question: Question | undefined): E | undefined {
     const slot = (this.#slotOfId[id] ?? 0) - 1;
     const entry = slot < 0 ? undefined : this.#entries[slot];
+    if (entry === undefined) return undefined;
     // An answer without a question (a FORMERR, say) can only be matched by ID.
-    if (entry === undefined || (key !== undefined && key !== entry.key)) return undefined;
+    if (question !== undefined) {
+      const asked = entry.question;
+      if (asked === undefined || !sameQuestion(answer, question, entry.wire, asked)) return undefined;
+    }
     this.#release(id, slot);
     return entry;
   }

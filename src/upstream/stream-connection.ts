@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, ProtocolError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
 import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';
 import { encodeFrames, FrameDecoder } from '../dns/length-prefix.js';
-import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
+import { isResponse, parseMessage, type ParsedMessage, type Question } from '../dns/wire.js';
 import type { Clock } from '../util/clock.js';
 import { ActivityTimer } from '../util/activity-timer.js';
 import { deferred } from '../util/deferred.js';
@@ -63,7 +63,9 @@ export interface StreamConnectionOptions {
 
 /** One query waiting on this connection. */
 interface Waiting {
-  readonly key: string;
+  /** The query as sent (our ID): its question is what the answer must carry. */
+  readonly wire: Buffer;
+  readonly question: Question | undefined;
   readonly sentAt: number;
   readonly reused: boolean;
   readonly sink: AttemptSink;
@@ -174,7 +176,7 @@ export class StreamConnection {
       this.#options.events?.settled?.();
     };
     sink.addEventListener('abort', onAbort, { once: true });
-    this.#table.add(id, { key: msg.question?.key ?? '', sentAt, reused, sink, onAbort });
+    this.#table.add(id, { wire, question: msg.question, sentAt, reused, sink, onAbort });
     this.#queriesSent++;
     this.#timer.touch(sentAt);
     // Turning busy may shorten the limit (stall instead of idle): see util/activity-timer.ts.
@@ -239,7 +241,8 @@ export class StreamConnection {
   #onFrame(frame: Buffer): void {
     let msg: ParsedMessage;
     try {
-      msg = parseMessage(frame);
+      // No question key: the answer is matched to its query by the question's bytes (in-flight-table.ts).
+      msg = parseMessage(frame, false);
     } catch (err) {
       // Once a frame is garbage the stream cannot be trusted to be in sync: drop the connection.
       this.#terminate(
@@ -247,7 +250,7 @@ export class StreamConnection {
       );
       return;
     }
-    const entry = isResponse(frame) ? this.#table.take(msg.id, msg.question?.key) : undefined;
+    const entry = isResponse(frame) ? this.#table.take(msg.id, frame, msg.question) : undefined;
     if (entry === undefined) {
       this.#onUnmatched(msg);
       return;

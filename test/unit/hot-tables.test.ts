@@ -4,59 +4,74 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EntrySlab } from '../../src/cache/entry-slab.js';
 import { InFlightTable } from '../../src/upstream/in-flight-table.js';
+import { parseMessage, type Question } from '../../src/dns/wire.js';
+import { buildQuery } from '../helpers/dns-messages.js';
 import { ChurnMap, hashOf } from '../../src/util/churn-map.js';
+
+/** A query for `name` as sent, with its parsed question: what the table matches an answer against. */
+const sent = (name: string, type = 'A'): { wire: Buffer; question: Question | undefined } => {
+  const wire = buildQuery(name, type);
+  return { wire, question: parseMessage(wire).question };
+};
+/** An answer's bytes and question (parsed as the connection does: no key made). */
+const answerTo = (name: string, type = 'A'): [Buffer, Question | undefined] => {
+  const wire = buildQuery(name, type);
+  wire[2] = (wire[2] ?? 0) | 0x80;
+  return [wire, parseMessage(wire, false).question];
+};
 
 describe('InFlightTable', () => {
   it('matches an answer by ID and question, and never hands out an ID in flight', () => {
-    const table = new InFlightTable<{ key: string; n: number }>();
-    const ids = new Set<number>();
+    const table = new InFlightTable<{ wire: Buffer; question: Question | undefined; n: number }>();
+    const ids: number[] = [];
     for (let n = 0; n < 3000; n++) {
       const id = table.allocateId();
-      assert.ok(!ids.has(id), `ID ${id} handed out twice while in flight`);
-      ids.add(id);
-      table.add(id, { key: `q${n}`, n });
+      assert.ok(!ids.includes(id), `ID ${id} handed out twice while in flight`);
+      ids.push(id);
+      table.add(id, { ...sent(`q${n}.example`), n });
     }
     assert.equal(table.size, 3000);
-    const [first] = ids;
-    assert.equal(table.take(first!, 'wrong question'), undefined, 'the question must match');
+    const first = ids[0]!;
+    assert.equal(table.take(first, ...answerTo('q1.example')), undefined, 'the question must match');
+    assert.equal(table.take(first, ...answerTo('q0.example', 'AAAA')), undefined, 'the type must match');
     assert.equal(table.size, 3000);
-    assert.equal(table.take(first!, 'q0')?.n, 0);
-    assert.equal(table.take(first!, 'q0'), undefined, 'taken once');
+    assert.equal(table.take(first, ...answerTo('Q0.EXAMPLE'))?.n, 0, 'names match case-insensitively');
+    assert.equal(table.take(first, ...answerTo('q0.example')), undefined, 'taken once');
     assert.equal(table.size, 2999);
   });
 
   it('matches by ID alone when the answer has no question, and reuses freed slots', () => {
-    const table = new InFlightTable<{ key: string }>();
+    const table = new InFlightTable<{ wire: Buffer; question: Question | undefined; name: string }>();
     const a = table.allocateId();
-    table.add(a, { key: 'a' });
-    assert.equal(table.take(a, undefined)?.key, 'a');
+    table.add(a, { ...sent('a.example'), name: 'a' });
+    assert.equal(table.take(a, Buffer.alloc(12), undefined)?.name, 'a');
     for (let round = 0; round < 1000; round++) {
       const id = table.allocateId();
-      table.add(id, { key: `r${round}` });
-      assert.equal(table.remove(id)?.key, `r${round}`);
+      table.add(id, { ...sent(`r${round}.example`), name: `r${round}` });
+      assert.equal(table.remove(id)?.name, `r${round}`);
       assert.equal(table.remove(id), undefined);
     }
     assert.equal(table.size, 0);
   });
 
   it('drains everything in flight and is empty after', () => {
-    const table = new InFlightTable<{ key: string }>();
-    const keys = ['a', 'b', 'c', 'd'];
-    const ids = keys.map((key) => {
+    const table = new InFlightTable<{ wire: Buffer; question: Question | undefined; name: string }>();
+    const names = ['a', 'b', 'c', 'd'];
+    const ids = names.map((name) => {
       const id = table.allocateId();
-      table.add(id, { key });
+      table.add(id, { ...sent(`${name}.example`), name });
       return id;
     });
     table.remove(ids[1]!);
     assert.deepEqual(
       table
         .drain()
-        .map((e) => e.key)
+        .map((e) => e.name)
         .sort(),
       ['a', 'c', 'd'],
     );
     assert.equal(table.size, 0);
-    assert.equal(table.take(ids[0]!, 'a'), undefined);
+    assert.equal(table.take(ids[0]!, ...answerTo('a.example')), undefined);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MalformedMessageError, parseMessage, clientUdpLimit } from '../../src/dns/wire.js';
+import { MalformedMessageError, parseMessage, clientUdpLimit, sameQuestion } from '../../src/dns/wire.js';
 import { buildQuery } from '../helpers/dns-messages.js';
 
 const header = (
@@ -138,5 +138,79 @@ describe('parseMessage', () => {
       Buffer.concat([header({ an: 1, flags: 0x8180 }), Buffer.from([1, 0x61, 0]), qtail, rr]),
     );
     assert.equal(msg.ancount, 1);
+  });
+});
+
+describe('sameQuestion', () => {
+  const q = (name: Buffer, tail = qtail): Buffer => Buffer.concat([header(), name, tail]);
+  const same = (a: Buffer, b: Buffer): boolean => {
+    const qa = parseMessage(a, false).question;
+    const qb = parseMessage(b).question;
+    assert.ok(qa !== undefined && qb !== undefined);
+    return sameQuestion(a, qa, b, qb);
+  };
+
+  it('compares names label by label, folding ASCII letters only (RFC 4343)', () => {
+    const upper = q(Buffer.from([3, 0x57, 0x57, 0x57, 1, 0x41, 0]));
+    const lower = q(Buffer.from([3, 0x77, 0x77, 0x77, 1, 0x61, 0]));
+    assert.ok(same(upper, lower));
+    // '@' (0x40) and '`' (0x60) differ by the case bit but are not letters; 0xC4 and 0xE4 neither.
+    assert.ok(!same(q(Buffer.from([1, 0x40, 0])), q(Buffer.from([1, 0x60, 0]))));
+    assert.ok(!same(q(Buffer.from([1, 0xc4, 0])), q(Buffer.from([1, 0xe4, 0]))));
+    assert.ok(
+      !same(q(Buffer.from([3, 0x61, 0x2e, 0x62, 0])), q(Buffer.from([1, 0x61, 1, 0x62, 0]))),
+      'a label "a.b" is not a.b',
+    );
+    assert.ok(!same(q(Buffer.from([1, 0x61, 0])), q(Buffer.from([1, 0x62, 0]))));
+    assert.ok(same(q(Buffer.from([0])), q(Buffer.from([0]))), 'the root');
+  });
+
+  it('compares type and class', () => {
+    const name = Buffer.from([1, 0x61, 0]);
+    assert.ok(!same(q(name, Buffer.from([0, 28, 0, 1])), q(name)));
+    assert.ok(!same(q(name, Buffer.from([0, 1, 0, 3])), q(name)));
+    // HTTPS is type 65 (0x41): a letter's octet, which must not fold to type 97 (0x61).
+    assert.ok(!same(q(name, Buffer.from([0, 0x41, 0, 1])), q(name, Buffer.from([0, 0x61, 0, 1]))));
+  });
+
+  it('falls back to the keys for a compressed question, and makes a lazy key equal to an eager one', () => {
+    // A question name pointing back into the header (legal, if odd): its key decides.
+    const compressed = Buffer.concat([header(), Buffer.from([0xc0, 0x05]), qtail]);
+    compressed[4] = 0;
+    compressed[5] = 1; // QDCOUNT 1, whose low octet the pointer lands on: a 1-octet label, then a 0
+    const lazy = parseMessage(compressed, false).question;
+    const eager = parseMessage(compressed).question;
+    assert.ok(lazy !== undefined && eager !== undefined);
+    assert.equal(lazy.key, eager.key);
+    assert.equal(sameQuestion(compressed, lazy, compressed, eager), true);
+    const plain = parseMessage(buildQuery('WwW.Example.ORG', 'HTTPS', { qclass: 3 }), false);
+    assert.equal(plain.question?.key, 'www.example.org./65/3');
+  });
+});
+
+describe('EDNS options', () => {
+  it('shares one empty list among records without options, and lists the others in order', () => {
+    const a = parseMessage(buildQuery('a.example', 'A', { udpSize: 1232 }));
+    const b = parseMessage(buildQuery('b.example', 'A', { udpSize: 1232 }));
+    assert.ok(a.opt !== undefined && b.opt !== undefined);
+    assert.equal(a.opt.options.length, 0);
+    assert.equal(a.opt.options, b.opt.options);
+    assert.ok(Object.isFrozen(a.opt.options));
+    const q = buildQuery('c.example', 'A', {
+      udpSize: 1232,
+      ednsOptions: [
+        { code: 11, data: Buffer.alloc(0) },
+        { code: 12, data: Buffer.alloc(5) },
+        { code: 10, data: Buffer.alloc(8) },
+      ],
+    });
+    assert.deepEqual(
+      parseMessage(q).opt?.options.map((o) => [o.code, o.length, q.readUInt16BE(o.start)]),
+      [
+        [11, 0, 11],
+        [12, 5, 12],
+        [10, 8, 10],
+      ],
+    );
   });
 });
