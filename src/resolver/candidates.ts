@@ -1,18 +1,18 @@
 /** Which upstreams one query tries, and in what order: pure functions over the resolver's entries. */
-import type { Upstream } from '../upstream/upstream.js';
 import { PRIVACY_LEVELS } from '../upstream/usage-profile.js';
 import type { Entry } from './attempt.js';
+import type { QueryRouter } from './query-router.js';
 
 /**
  * The entries with a route, or all of them when none has one: the route probe may be stale (routes come
- * back between polls). Allocates only when some upstream is unreachable.
+ * back between polls). Allocates only when some upstream is unreachable: this runs for every query.
  */
-export function withRoute(
-  pool: readonly Entry[],
-  reachable: ((upstream: Upstream) => boolean) | undefined,
-): readonly Entry[] {
-  if (reachable === undefined || pool.every((e) => reachable(e.upstream))) return pool;
-  const routed = pool.filter((e) => reachable(e.upstream));
+export function withRoute(pool: readonly Entry[], router: QueryRouter | undefined): readonly Entry[] {
+  if (router === undefined) return pool;
+  let all = true;
+  for (const e of pool) if (!router.reachable(e.upstream)) all = false;
+  if (all) return pool;
+  const routed = pool.filter((e) => router.reachable(e.upstream));
   return routed.length > 0 ? routed : pool;
 }
 
@@ -22,14 +22,17 @@ export function withRoute(
  * stable, so the strategy's order holds among equals, and it runs only when the levels differ.
  */
 export function usableInOrder(entries: readonly Entry[], start: number, now: number): Entry[] {
-  const out: Entry[] = [];
+  // Filled by index, not push: an array grown from [] by push reserves 17 slots, for every query.
+  const out: Entry[] = new Array<Entry>(entries.length);
+  let n = 0;
   let mixed = false;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[(start + i) % entries.length];
     if (entry === undefined || entry.health.check(now) === 'skip') continue;
-    if (out.length > 0 && entry.upstream.privacy !== out[0]?.upstream.privacy) mixed = true;
-    out.push(entry);
+    if (n > 0 && entry.upstream.privacy !== out[0]?.upstream.privacy) mixed = true;
+    out[n++] = entry;
   }
+  out.length = n;
   if (mixed)
     out.sort(
       (a, b) => PRIVACY_LEVELS.indexOf(a.upstream.privacy) - PRIVACY_LEVELS.indexOf(b.upstream.privacy),

@@ -302,8 +302,7 @@ export class Resolver {
 
   /** Upstreams to try, in order: usable ones, a due probe, or (all backing off) the least bad one. */
   #candidates(now: number, pool: readonly Entry[]): Entry[] {
-    const router = this.#options.router;
-    const entries = withRoute(pool, router === undefined ? undefined : (u) => router.reachable(u));
+    const entries = withRoute(pool, this.#options.router);
     const start = attemptStart(this.#options.strategy, entries.length, this.#turn++);
     const out = usableInOrder(entries, start, now);
     if (out.length > 0) return out;
