@@ -34,8 +34,10 @@ export function encodeFrames(messages: readonly Buffer[]): Buffer {
  * Splits a byte stream into messages. Chunks may hold many frames or a fraction of one; `pending` tells
  * how many bytes wait for the rest of a frame (for partial-frame timeouts).
  */
+const NO_FRAMES: readonly Buffer[] = Object.freeze([]);
+
 export class FrameDecoder {
-  #chunks: Buffer[] = [];
+  readonly #chunks: Buffer[] = [];
   #buffered = 0;
 
   get pending(): number {
@@ -43,29 +45,35 @@ export class FrameDecoder {
   }
 
   /** Feeds a chunk and returns every complete frame it finished. A zero-length frame comes back empty. */
-  push(chunk: Buffer): Buffer[] {
-    const frames: Buffer[] = [];
+  push(chunk: Buffer): readonly Buffer[] {
     let bytes = chunk;
     if (this.#chunks.length > 0) {
       // Part of a frame waits: join only once it is complete, so a dribbled frame costs O(n), not O(n^2).
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
       if (this.#buffered < 2 || this.#buffered < ((this.#byteAt(0) << 8) | this.#byteAt(1)) + 2)
-        return frames;
+        return NO_FRAMES;
       bytes = Buffer.concat(this.#chunks);
-      this.#chunks = [];
+      this.#chunks.length = 0;
     }
-    // Walks the chunk by offset: one view per frame (slicing the rest after each frame made two more).
+    // Walks the chunk by offset: one view per frame (slicing the rest after each frame made two more). A
+    // chunk of one frame (the usual one below the maximum rate) costs that view and a one-slot array: an
+    // array grown from [] by push reserved 17 slots, for every answer.
+    let first: Buffer | undefined;
+    let frames: Buffer[] | undefined;
     let at = 0;
     while (bytes.length - at >= 2) {
       const end = at + 2 + (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0));
       if (end > bytes.length) break;
-      frames.push(viewOf(bytes, at + 2, end));
+      const frame = viewOf(bytes, at + 2, end);
+      if (first === undefined) first = frame;
+      else if (frames === undefined) frames = [first, frame];
+      else frames.push(frame);
       at = end;
     }
-    this.#chunks = at < bytes.length ? [at === 0 ? bytes : bytes.subarray(at)] : [];
+    if (at < bytes.length) this.#chunks.push(at === 0 ? bytes : bytes.subarray(at));
     this.#buffered = bytes.length - at;
-    return frames;
+    return frames ?? (first === undefined ? NO_FRAMES : [first]);
   }
 
   // Reads a prefix byte without joining chunks, so a frame dribbled in one byte at a time costs O(n).
