@@ -30,12 +30,13 @@ export function encodeFrames(messages: readonly Buffer[]): Buffer {
   return out;
 }
 
+/** What a chunk that completes no frame returns: one shared, frozen list. */
+const NO_FRAMES: readonly Buffer[] = Object.freeze([]);
+
 /**
  * Splits a byte stream into messages. Chunks may hold many frames or a fraction of one; `pending` tells
  * how many bytes wait for the rest of a frame (for partial-frame timeouts).
  */
-const NO_FRAMES: readonly Buffer[] = Object.freeze([]);
-
 export class FrameDecoder {
   readonly #chunks: Buffer[] = [];
   #buffered = 0;

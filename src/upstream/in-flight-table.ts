@@ -13,9 +13,12 @@
 import { randomFillSync } from 'node:crypto';
 import { sameQuestion, type Question } from '../dns/wire.js';
 
-/** What an answer is matched against: the query as sent, and its question. */
+/**
+ * What an answer is matched against: the client's query and its parsed question (what we sent carries
+ * the same question at the same offsets; the client's bytes are kept for the query's life anyway).
+ */
 export interface SentQuery {
-  readonly wire: Uint8Array;
+  readonly query: Uint8Array;
   readonly question: Question | undefined;
 }
 
@@ -67,7 +70,7 @@ export class InFlightTable<E extends SentQuery> {
     // An answer without a question (a FORMERR, say) can only be matched by ID.
     if (question !== undefined) {
       const asked = entry.question;
-      if (asked === undefined || !sameQuestion(answer, question, entry.wire, asked)) return undefined;
+      if (asked === undefined || !sameQuestion(answer, question, entry.query, asked)) return undefined;
     }
     this.#release(id, slot);
     return entry;

@@ -63,8 +63,8 @@ export interface StreamConnectionOptions {
 
 /** One query waiting on this connection. */
 interface Waiting {
-  /** The query as sent (our ID): its question is what the answer must carry. */
-  readonly wire: Buffer;
+  /** The client's query: its question is what the answer must carry (in-flight-table.ts). */
+  readonly query: Buffer;
   readonly question: Question | undefined;
   readonly sentAt: number;
   readonly reused: boolean;
@@ -176,7 +176,7 @@ export class StreamConnection {
       this.#options.events?.settled?.();
     };
     sink.addEventListener('abort', onAbort, { once: true });
-    this.#table.add(id, { wire, question: msg.question, sentAt, reused, sink, onAbort });
+    this.#table.add(id, { query, question: msg.question, sentAt, reused, sink, onAbort });
     this.#queriesSent++;
     this.#timer.touch(sentAt);
     // Turning busy may shorten the limit (stall instead of idle): see util/activity-timer.ts.

@@ -9,9 +9,9 @@ import { buildQuery } from '../helpers/dns-messages.js';
 import { ChurnMap, hashOf } from '../../src/util/churn-map.js';
 
 /** A query for `name` as sent, with its parsed question: what the table matches an answer against. */
-const sent = (name: string, type = 'A'): { wire: Buffer; question: Question | undefined } => {
-  const wire = buildQuery(name, type);
-  return { wire, question: parseMessage(wire).question };
+const sent = (name: string, type = 'A'): { query: Buffer; question: Question | undefined } => {
+  const query = buildQuery(name, type);
+  return { query, question: parseMessage(query).question };
 };
 /** An answer's bytes and question (parsed as the connection does: no key made). */
 const answerTo = (name: string, type = 'A'): [Buffer, Question | undefined] => {
@@ -22,7 +22,7 @@ const answerTo = (name: string, type = 'A'): [Buffer, Question | undefined] => {
 
 describe('InFlightTable', () => {
   it('matches an answer by ID and question, and never hands out an ID in flight', () => {
-    const table = new InFlightTable<{ wire: Buffer; question: Question | undefined; n: number }>();
+    const table = new InFlightTable<{ query: Buffer; question: Question | undefined; n: number }>();
     const ids: number[] = [];
     for (let n = 0; n < 3000; n++) {
       const id = table.allocateId();
@@ -41,7 +41,7 @@ describe('InFlightTable', () => {
   });
 
   it('matches by ID alone when the answer has no question, and reuses freed slots', () => {
-    const table = new InFlightTable<{ wire: Buffer; question: Question | undefined; name: string }>();
+    const table = new InFlightTable<{ query: Buffer; question: Question | undefined; name: string }>();
     const a = table.allocateId();
     table.add(a, { ...sent('a.example'), name: 'a' });
     assert.equal(table.take(a, Buffer.alloc(12), undefined)?.name, 'a');
@@ -55,7 +55,7 @@ describe('InFlightTable', () => {
   });
 
   it('drains everything in flight and is empty after', () => {
-    const table = new InFlightTable<{ wire: Buffer; question: Question | undefined; name: string }>();
+    const table = new InFlightTable<{ query: Buffer; question: Question | undefined; name: string }>();
     const names = ['a', 'b', 'c', 'd'];
     const ids = names.map((name) => {
       const id = table.allocateId();
