@@ -19,8 +19,18 @@ let nextId = 0;
 let pending = Buffer.alloc(0);
 let queued = [];
 
-const tls = connect({ host: '127.0.0.1', port: upstreamPort, rejectUnauthorized: false });
-tls.on('data', (chunk) => {
+// One connection, opened again if the upstream closes it (an idle timeout between phases, say): a bench
+// row, so it should not take the run down. Queries in flight on a closed connection are lost.
+let tls;
+function open() {
+  pending = Buffer.alloc(0);
+  tls = connect({ host: '127.0.0.1', port: upstreamPort, rejectUnauthorized: false });
+  tls.on('data', onData);
+  tls.on('error', (err) => console.error(`bare-forwarder: upstream connection: ${err.message}`));
+  tls.on('close', () => setTimeout(open, 100));
+}
+
+function onData(chunk) {
   pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
   while (pending.length >= 2) {
     const length = pending.readUInt16BE(0);
@@ -33,7 +43,8 @@ tls.on('data', (chunk) => {
     answer.writeUInt16BE(client.id, 0);
     udp.send(answer, client.port, client.address);
   }
-});
+}
+open();
 
 const flush = () => {
   const frames = Buffer.concat(queued);
