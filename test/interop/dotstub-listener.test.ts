@@ -232,6 +232,7 @@ void test('openssl s_client gets the ECDSA or the RSA certificate as its signatu
       'openssl',
       ['s_client', '-connect', `127.0.0.1:${dot.tlsPort}`, '-brief', ...args],
       20_000,
+      { closeStdin: true },
     );
     return `${r.stdout}\n${r.stderr}`;
   };

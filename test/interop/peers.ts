@@ -82,11 +82,16 @@ export interface ToolResult {
   readonly elapsedMs: number;
 }
 
-/** Runs a peer tool to completion. Never rejects for a non-zero exit; the result carries the code. */
+/**
+ * Runs a peer tool to completion. Never rejects for a non-zero exit; the result carries the code.
+ * `closeStdin` gives the tool an empty standard input: openssl s_client otherwise keeps the connection
+ * open, reading stdin, until the server's idle timeout closes it (10 s a call against dotstub's listener).
+ */
 export async function runTool(
   bin: PeerBinary,
   args: readonly string[],
   timeoutMs: number,
+  options: { readonly closeStdin?: boolean } = {},
 ): Promise<ToolResult> {
   const path = peerPath(bin);
   const command = [bin, ...args].join(' ');
@@ -107,6 +112,7 @@ export async function runTool(
         resolve({ command, code: timedOut ? null : code, timedOut, stdout, stderr, elapsedMs });
       },
     );
+    if (options.closeStdin === true) child.stdin?.end();
     killOnExit(child);
   });
 }
