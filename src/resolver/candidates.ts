@@ -8,12 +8,15 @@ import type { QueryRouter } from './query-router.js';
  * back between polls). Allocates only when some upstream is unreachable: this runs for every query.
  */
 export function withRoute(pool: readonly Entry[], router: QueryRouter | undefined): readonly Entry[] {
-  if (router === undefined) return pool;
-  let all = true;
-  for (const e of pool) if (!router.reachable(e.upstream)) all = false;
-  if (all) return pool;
+  if (router === undefined || allReachable(pool, router)) return pool;
   const routed = pool.filter((e) => router.reachable(e.upstream));
   return routed.length > 0 ? routed : pool;
+}
+
+/** A loop, not every(): a callback would close over the router, one more allocation for every query. */
+function allReachable(pool: readonly Entry[], router: QueryRouter): boolean {
+  for (const e of pool) if (!router.reachable(e.upstream)) return false;
+  return true;
 }
 
 /**

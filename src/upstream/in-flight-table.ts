@@ -11,7 +11,8 @@
  * slot through a typed array (no pointers for the collector to follow) and slots are reused from a free list.
  */
 import { randomFillSync } from 'node:crypto';
-import { sameQuestion, type Question } from '../dns/wire.js';
+import { sameQuestion } from '../dns/question-match.js';
+import type { Question } from '../dns/wire.js';
 
 /**
  * What an answer is matched against: the client's query and its parsed question (what we sent carries

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MalformedMessageError, parseMessage, clientUdpLimit, sameQuestion } from '../../src/dns/wire.js';
+import { MalformedMessageError, parseMessage, clientUdpLimit } from '../../src/dns/wire.js';
+import { sameQuestion } from '../../src/dns/question-match.js';
 import { buildQuery } from '../helpers/dns-messages.js';
 
 const header = (
