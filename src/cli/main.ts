@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-/** The `dotstub` command: parses arguments, runs the subcommand, maps error codes to exit codes. */
-import { DotstubError } from '../errors.js';
+/**
+ * The `dotstub` command: parses arguments, runs the subcommand, maps error codes to exit codes. It imports
+ * nothing but the command table: each command is bundled apart (scripts/bundle.mjs), so our errors are told
+ * by their string code (every DotstubError has one), never by class.
+ */
 import { COMMANDS } from './commands.js';
 
 const USAGE = `dotstub: a DNS-over-TLS stub resolver
@@ -67,8 +70,8 @@ main(process.argv.slice(2)).then(
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`dotstub: ${message}\n`);
-    if (!(err instanceof DotstubError) && typeof code !== 'string' && err instanceof Error)
-      process.stderr.write(`${err.stack ?? ''}\n`);
+    // A stack only for what carries no code: a bug, not a condition we name.
+    if (typeof code !== 'string' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
     process.exit(typeof code === 'string' ? (EXIT_CODES[code] ?? 1) : 1);
   },
 );

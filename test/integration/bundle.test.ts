@@ -1,10 +1,11 @@
-// The bundle the `dotstub` bin runs (dist/src/cli/dotstub.mjs, made by scripts/bundle.mjs from the compiled
-// code): every command loads from it, including the parts imported lazily (the config schema), and it
-// answers a query over DoT like the unbundled CLI.
+// The bundle the `dotstub` bin runs (dist/src/cli/dotstub.mjs and a bundle per command, made by
+// scripts/bundle.mjs from the compiled code): every command loads from it, including the parts imported
+// lazily (the config schema), errors keep their exit codes across the bundles, and it answers a query over
+// DoT like the unbundled CLI.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { BUNDLE_PATH, runCli } from '../helpers/run-cli.js';
@@ -30,6 +31,28 @@ describe('the bundled CLI (the package bin)', () => {
     const r = await bundled(['version']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `dotstub ${pkg.version}\n`);
+  });
+
+  it('loads every command the help lists, each from its own bundle', async () => {
+    const help = await bundled(['help']);
+    assert.equal(help.code, 0, help.stderr);
+    const names = [...help.stdout.matchAll(/^ {2}([a-z]+) /gm)]
+      .map((m) => m[1] ?? '')
+      .filter((n) => n !== 'help' && n !== 'version');
+    assert.ok(names.length >= 10, `commands in the help: ${names.join(' ')}`);
+    for (const name of names) {
+      const r = await bundled([name, '--help']);
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^usage: dotstub ${name}`), name);
+      assert.ok(existsSync(join(dirname(BUNDLE_PATH), `dotstub-${name}.mjs`)), `dotstub-${name}.mjs`);
+    }
+  });
+
+  it('maps a command error to its exit code and message, without a stack (an error named by its code)', async () => {
+    const r = await bundled(['run', '--listen', '127.0.0.1@5353', '--upstream', 'not-an-address']);
+    assert.equal(r.code, 78, r.stderr);
+    assert.match(r.stderr, /^dotstub: .*not-an-address/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
   it('answers a query over DoT, authenticated by a pin', async () => {
