@@ -5,7 +5,7 @@
 import { QueryTimeoutError } from '../errors.js';
 import type { ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer, AttemptSink } from '../upstream/upstream.js';
-import { Expiring } from '../util/deadline.js';
+import { callListener, Expiring, type AbortListener } from '../util/deadline.js';
 import type { UpstreamHealth } from './upstream-health.js';
 import type { ResolveResult } from './resolver.js';
 
@@ -42,8 +42,8 @@ export class Attempt extends Expiring implements AttemptSink {
   readonly #ended: AttemptEnded;
   #over = false;
   /** Nearly always one listener (the connection holding the query); more only while a pool waits. */
-  #listener: (() => void) | undefined;
-  #more: (() => void)[] | undefined;
+  #listener: AbortListener | undefined;
+  #more: AbortListener[] | undefined;
 
   constructor(job: Job, entry: Entry, startedAt: number, budgetMs: number, ended: AttemptEnded) {
     super();
@@ -54,13 +54,13 @@ export class Attempt extends Expiring implements AttemptSink {
     this.#ended = ended;
   }
 
-  addEventListener(_type: 'abort', listener: () => void): void {
+  addEventListener(_type: 'abort', listener: AbortListener): void {
     if (this.aborted || this.#over) return;
     if (this.#listener === undefined) this.#listener = listener;
     else (this.#more ??= []).push(listener);
   }
 
-  removeEventListener(_type: 'abort', listener: () => void): void {
+  removeEventListener(_type: 'abort', listener: AbortListener): void {
     if (this.#listener === listener) this.#listener = undefined;
     else if (this.#more !== undefined) {
       const at = this.#more.indexOf(listener);
@@ -84,8 +84,8 @@ export class Attempt extends Expiring implements AttemptSink {
     const more = this.#more;
     this.#listener = undefined;
     this.#more = undefined;
-    first?.();
-    if (more !== undefined) for (const listener of more) listener();
+    if (first !== undefined) callListener(first);
+    if (more !== undefined) for (const listener of more) callListener(listener);
     this.#end(new QueryTimeoutError());
   }
 

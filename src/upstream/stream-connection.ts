@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, ProtocolError, QueryTimeoutError, UpstreamBusyError } from '../errors.js';
 import { keepaliveTimeoutMs, toUpstreamQuery } from '../dns/edns.js';
 import { encodeFrames, FrameDecoder } from '../dns/length-prefix.js';
-import { isResponse, parseMessage, type ParsedMessage, type Question } from '../dns/wire.js';
+import { isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { Clock } from '../util/clock.js';
 import { ActivityTimer } from '../util/activity-timer.js';
 import { deferred } from '../util/deferred.js';
@@ -18,6 +18,7 @@ import type { Logger } from '../util/logger.js';
 import { FirstAnswerNudge } from './first-answer-nudge.js';
 import { InFlightTable } from './in-flight-table.js';
 import { countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
+import { WaitingQuery } from './waiting-query.js';
 import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
 
 export type ConnectionState = 'open' | 'draining' | 'closed';
@@ -61,21 +62,10 @@ export interface StreamConnectionOptions {
   readonly events?: ConnectionEvents;
 }
 
-/** One query waiting on this connection. */
-interface Waiting {
-  /** The client's query: its question is what the answer must carry (in-flight-table.ts). */
-  readonly query: Buffer;
-  readonly question: Question | undefined;
-  readonly sentAt: number;
-  readonly reused: boolean;
-  readonly sink: AttemptSink;
-  readonly onAbort: () => void;
-}
-
 export class StreamConnection {
   readonly #socket: Duplex;
   readonly #options: StreamConnectionOptions;
-  readonly #table = new InFlightTable<Waiting>();
+  readonly #table = new InFlightTable<WaitingQuery>();
   readonly #decoder = new FrameDecoder();
   readonly #timer: ActivityTimer;
   readonly #closed = deferred<undefined>();
@@ -168,21 +158,25 @@ export class StreamConnection {
     this.#nudge.sent(wire, !reused);
     if (reused && this.#options.stats !== undefined) this.#options.stats.counters.connectionsReused++;
     const sentAt = this.#options.clock.now();
-    const onAbort = (): void => {
-      if (this.#table.remove(id) === undefined) return;
-      if (counters !== undefined) counters.timeouts++;
-      sink.failed(new QueryTimeoutError(`no answer from ${target} in time`));
-      this.#onAbandoned(sentAt);
-      this.#options.events?.settled?.();
-    };
-    sink.addEventListener('abort', onAbort, { once: true });
-    this.#table.add(id, { query, question: msg.question, sentAt, reused, sink, onAbort });
+    const entry = new WaitingQuery(query, msg.question, id, sentAt, reused, sink, this.#abandon);
+    sink.addEventListener('abort', entry, { once: true });
+    this.#table.add(id, entry);
     this.#queriesSent++;
     this.#timer.touch(sentAt);
     // Turning busy may shorten the limit (stall instead of idle): see util/activity-timer.ts.
     if (this.#table.size === 1) this.#timer.fireBy(this.#options.stallTimeoutMs + STALL_GRACE_MS);
     this.#enqueue(wire);
   }
+
+  /** A query's attempt ran out of time: it leaves the table, and its sink learns why. */
+  readonly #abandon = (entry: WaitingQuery): void => {
+    if (this.#table.remove(entry.id) === undefined) return;
+    const counters = this.#options.stats?.counters;
+    if (counters !== undefined) counters.timeouts++;
+    entry.sink.failed(new QueryTimeoutError(`no answer from ${this.#options.target} in time`));
+    this.#onAbandoned(entry.sentAt);
+    this.#options.events?.settled?.();
+  };
 
   /**
    * RFC 7766 sec. 8: prefix and message in one write, and here every query of one event-loop turn in one
@@ -266,7 +260,7 @@ export class StreamConnection {
       if (isPadded(msg)) stats.counters.paddedAnswers++;
     }
     this.#noteKeepalive(frame, msg);
-    entry.sink.removeEventListener('abort', entry.onAbort);
+    entry.sink.removeEventListener('abort', entry);
     entry.sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
     if (this.#table.size === 0) {
       if (this.#state === 'draining') this.#endGracefully();
@@ -340,7 +334,7 @@ export class StreamConnection {
     const counters = this.#options.stats?.counters;
     for (const entry of this.#table.drain()) {
       if (counters !== undefined) counters.failures++;
-      entry.sink.removeEventListener('abort', entry.onAbort);
+      entry.sink.removeEventListener('abort', entry);
       entry.sink.failed(new ConnectionClosedError(this.#options.target, entry.reused, cause));
     }
     this.#socket.destroy();

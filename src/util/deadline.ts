@@ -7,11 +7,23 @@
  */
 import type { Clock, Timer } from './clock.js';
 
+/**
+ * An abort listener: a function, or an object whose handleEvent() is called (as EventTarget calls it), so
+ * that a query already held in an object can be its own listener instead of a closure made per query.
+ */
+export type AbortListener = (() => void) | { handleEvent(): void };
+
+/** Calls `listener` the way EventTarget does. */
+export function callListener(listener: AbortListener): void {
+  if (typeof listener === 'function') listener();
+  else listener.handleEvent();
+}
+
 /** What the upstream code needs of a cancellation signal; AbortSignal satisfies it too. */
 export interface AbortLike {
   readonly aborted: boolean;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
+  addEventListener(type: 'abort', listener: AbortListener, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: AbortListener): void;
 }
 
 /** Something with a deadline: a link in one DeadlineList while it waits. */
