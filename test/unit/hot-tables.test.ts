@@ -159,19 +159,24 @@ describe('ChurnMap', () => {
 describe('EntrySlab', () => {
   it('copies answers into slabs shared only with other cached answers, large ones into their own', () => {
     const slab = new EntrySlab();
+    const copy = (bytes: Buffer): Buffer => {
+      const at = slab.store(bytes);
+      return slab.last.subarray(at, at + bytes.length);
+    };
     const source = Buffer.from('a cached answer');
-    const a = slab.copy(source);
-    const b = slab.copy(Buffer.from('another one'));
+    const a = copy(source);
+    const b = copy(Buffer.from('another one'));
     source.fill(0);
     assert.equal(a.toString(), 'a cached answer', 'a copy, not a view of the source');
     assert.equal(b.toString(), 'another one');
     assert.equal(a.buffer, b.buffer, 'small answers share a slab');
-    const big = slab.copy(Buffer.alloc(2000, 7));
+    const big = copy(Buffer.alloc(2000, 7));
     assert.notEqual(big.buffer, a.buffer);
     assert.equal(big.length, 2000);
+    assert.equal(big.byteOffset - slab.last.byteOffset, 0, 'a large answer starts its own buffer');
     assert.ok(big.every((x) => x === 7));
     // A slab that cannot take the next answer is left for a new one; nothing overlaps.
-    const many = Array.from({ length: 40 }, (_, i) => slab.copy(Buffer.alloc(500, i)));
+    const many = Array.from({ length: 40 }, (_, i) => copy(Buffer.alloc(500, i)));
     many.forEach((m, i) => {
       assert.ok(
         m.every((x) => x === i),
@@ -179,5 +184,6 @@ describe('EntrySlab', () => {
       );
     });
     assert.ok(new Set(many.map((m) => m.buffer)).size > 1, 'more than one slab');
+    assert.equal(a.toString(), 'a cached answer', 'earlier copies untouched by later ones');
   });
 });
