@@ -20,7 +20,7 @@ const isPerClient = (code: number): boolean => code === 8 || code === 10 || code
  * slabs, answerForClient for each client).
  */
 export function shareableAnswer(answer: Buffer, msg: ParsedMessage): Buffer {
-  if (msg.opt?.options.some((o) => isPerClient(o.code)) !== true) return answer;
+  if (msg.opt?.some(isPerClient) !== true) return answer;
   return withoutOptions(answer, msg, isPerClient);
 }
 

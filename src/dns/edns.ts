@@ -26,6 +26,7 @@ export const isHopByHop = (code: number): boolean => code === OPTION_KEEPALIVE |
 /** Options we replace or strip: the hop-by-hop ones, and ECS when it is kept private. */
 const isDropped = (code: number, ecsPrivate: boolean): boolean =>
   isHopByHop(code) || (ecsPrivate && code === OPTION_ECS);
+const isDroppedWithEcs = (code: number): boolean => isDropped(code, true);
 
 /** The options of an OPT record that travel on, as raw bytes. */
 export function endToEndOptions(buf: Buffer, opt: OptRecord | undefined, ecsPrivate = false): Buffer[] {
@@ -207,7 +208,7 @@ export function toClientAnswer(
   let out: Buffer;
   if (msg.opt === undefined) out = copyOf(answer);
   else if (!clientHadOpt) out = withoutOpt(answer, msg.opt, msg.arcount);
-  else if (msg.opt.options.some((o) => isDropped(o.code, ecsPrivate)))
+  else if (msg.opt.some(ecsPrivate ? isDroppedWithEcs : isHopByHop))
     out = rewriteOpt(answer, msg, {
       udpSize: msg.opt.udpSize,
       ttlField: msg.opt.ttlField,
@@ -223,10 +224,10 @@ export function toClientAnswer(
 
 /** The server's idle timeout in ms from an answer's keepalive option, or undefined if it sent none. */
 export function keepaliveTimeoutMs(answer: Buffer, msg: ParsedMessage): number | undefined {
-  const ka = msg.opt?.options.find((o) => o.code === OPTION_KEEPALIVE);
+  const at = msg.opt === undefined ? -1 : msg.opt.indexOf(OPTION_KEEPALIVE);
   // RFC 7828 sec. 3.1: TIMEOUT is in units of 100 ms; a response with length 0 carries no value.
-  if (ka?.length !== 2) return undefined;
-  return u16(answer, ka.start + 4) * 100;
+  if (at < 0 || u16(answer, at + 2) !== 2) return undefined;
+  return u16(answer, at + 4) * 100;
 }
 
 /**

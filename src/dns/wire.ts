@@ -4,8 +4,9 @@
  * ever re-encoded (dns-packet re-encoding is lossy: ../../../shared/reliability-and-deps.md sec. 1.1).
  */
 import { Buffer } from 'node:buffer';
-import { DotstubError } from '../errors.js';
 import { u16, u32 } from './bytes.js';
+import { MalformedMessageError } from './malformed.js';
+import { OptRecord, type EdnsOption } from './opt-record.js';
 
 export const HEADER_LENGTH = 12;
 export const TYPE_OPT = 41;
@@ -13,11 +14,9 @@ export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP:
 /** The largest UDP answer a client without EDNS(0) accepts (RFC 1035 sec. 4.2.1). */
 export const CLASSIC_UDP_SIZE = 512;
 
-export class MalformedMessageError extends DotstubError {
-  constructor(detail: string) {
-    super('ERR_DOTSTUB_MALFORMED', `malformed DNS message: ${detail}`);
-  }
-}
+export { MalformedMessageError };
+export type { EdnsOption };
+export { OptRecord };
 
 export interface Question {
   /** Offset of the first byte of QNAME. */
@@ -28,22 +27,6 @@ export interface Question {
   readonly qclass: number;
   /** Lower-cased name, type and class: what RFC 7766 sec. 7 matches an answer to its query by. */
   readonly key: string;
-}
-
-export interface EdnsOption {
-  readonly code: number;
-  /** Offset of the option's code field. */
-  readonly start: number;
-  readonly length: number;
-}
-
-export interface OptRecord {
-  readonly start: number;
-  readonly end: number;
-  readonly udpSize: number;
-  /** The 32-bit TTL field: extended RCODE, version, DO and Z flags (RFC 6891 sec. 6.1.3). */
-  readonly ttlField: number;
-  readonly options: readonly EdnsOption[];
 }
 
 export interface ParsedMessage {
@@ -193,32 +176,6 @@ function readQuestion(buf: Buffer, offset: number, keyed: boolean): Question {
   );
 }
 
-/** A record without options (most queries) shares this one. */
-const NO_OPTIONS: readonly EdnsOption[] = Object.freeze([]);
-
-function readOptions(buf: Buffer, start: number, end: number): readonly EdnsOption[] {
-  // Counted (and checked) first, so the array is made at its size: grown by push it took 17 slots.
-  let count = 0;
-  let padding = 0;
-  for (let pos = start; pos < end; count++) {
-    if (pos + 4 > end) throw new MalformedMessageError('truncated EDNS option');
-    const code = u16(buf, pos);
-    const length = u16(buf, pos + 2);
-    if (pos + 4 + length > end) throw new MalformedMessageError('EDNS option runs past its record');
-    // RFC 7830 sec. 4: at most one padding option (routedns#199 crashed on two).
-    if (code === 12 && ++padding > 1) throw new MalformedMessageError('more than one padding option');
-    pos += 4 + length;
-  }
-  if (count === 0) return NO_OPTIONS;
-  const options = new Array<EdnsOption>(count);
-  for (let i = 0, pos = start; i < count; i++) {
-    const length = u16(buf, pos + 2);
-    options[i] = { code: u16(buf, pos), start: pos, length };
-    pos += 4 + length;
-  }
-  return options;
-}
-
 /** Walks every record; returns where they end and the OPT record if there is one, rejecting anything out of bounds. */
 function readRecords(
   buf: Buffer,
@@ -242,13 +199,7 @@ function readRecords(
     // RFC 6891 sec. 6.1.1: one OPT, in the additional section, owned by the root.
     if (i < ancount + nscount || opt !== undefined || nameEnd !== start + 1)
       throw new MalformedMessageError('misplaced or repeated OPT record');
-    opt = {
-      start,
-      end: pos,
-      udpSize: u16(buf, nameEnd + 2),
-      ttlField: u32(buf, nameEnd + 4),
-      options: readOptions(buf, nameEnd + 10, pos),
-    };
+    opt = new OptRecord(buf, start, nameEnd + 10, pos, u16(buf, nameEnd + 2), u32(buf, nameEnd + 4));
   }
   return { end: pos, opt };
 }

@@ -214,4 +214,40 @@ describe('EDNS options', () => {
       ],
     );
   });
+
+  it('finds an option by code, or tests the codes, without listing them: the same answers as the list', () => {
+    const q = buildQuery('d.example', 'A', {
+      udpSize: 1232,
+      ednsOptions: [
+        { code: 10, data: Buffer.alloc(8) },
+        { code: 11, data: Buffer.from([0, 50]) },
+        { code: 12, data: Buffer.alloc(3) },
+      ],
+    });
+    const opt = parseMessage(q).opt;
+    assert.ok(opt !== undefined);
+    assert.equal(opt.indexOf(11), opt.options.find((o) => o.code === 11)?.start);
+    assert.equal(
+      q.readUInt16BE(opt.indexOf(11) + 4),
+      50,
+      'the offset of the code field, as EdnsOption.start',
+    );
+    assert.equal(opt.indexOf(12), opt.options[2]?.start);
+    assert.equal(opt.indexOf(8), -1);
+    assert.equal(
+      opt.some((code) => code === 12),
+      true,
+    );
+    assert.equal(
+      opt.some((code) => code === 8 || code === 9),
+      false,
+    );
+    const none = parseMessage(buildQuery('e.example', 'A', { udpSize: 1232 })).opt;
+    assert.ok(none !== undefined);
+    assert.equal(none.indexOf(12), -1);
+    assert.equal(
+      none.some(() => true),
+      false,
+    );
+  });
 });
