@@ -8,6 +8,7 @@ import { errorAnswer } from '../dns/edns.js';
 import { answerForClient, shareableAnswer } from '../dns/cached-answer.js';
 import { parseMessage, RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { ResolveResult } from '../resolver/resolver.js';
+import { deliver, type ResolveListener } from '../resolver/resolve-listener.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import type { Clock } from '../util/clock.js';
 import { ChurnMap, hashOf } from '../util/churn-map.js';
@@ -20,7 +21,7 @@ import { servablePartitions, type Partition } from './privacy.js';
 /** What the cache needs of the resolver. */
 export interface Resolving {
   /** Calls `done` exactly once. */
-  dispatch(query: Buffer, msg: ParsedMessage, done: (result: ResolveResult) => void): void;
+  dispatch(query: Buffer, msg: ParsedMessage, done: ResolveListener): void;
 }
 
 export interface ResponseCacheOptions {
@@ -54,11 +55,25 @@ type Waiter = (result: ResolveResult, entry: CacheEntry | undefined) => void;
  * One upstream resolution in progress: who asked first, and who asked the same since. The followers'
  * list is made by the first of them: most questions are not coalesced, and every object a miss leaves
  * in flight is work for the collector (under load a query stays in flight long enough to be promoted).
+ * It is also the resolver's listener for the resolution (resolve-listener.ts): no closure per miss.
  */
-interface Fetch {
-  /** Answered before the store's work, so it gets no entry (#fetch). */
-  readonly first: (result: ResolveResult) => void;
-  followers: Waiter[] | undefined;
+class Fetch {
+  followers: Waiter[] | undefined = undefined;
+
+  constructor(
+    readonly key: QueryKey,
+    readonly hash: number,
+    /** The cache's generation when the resolution started: a flush since means the answer is not stored. */
+    readonly generation: number,
+    /** Answered before the store's work, so it gets no entry (#landed). */
+    readonly first: ResolveListener,
+    /** The cache's one handler for a resolution that landed. */
+    readonly landed: (fetch: Fetch, result: ResolveResult) => void,
+  ) {}
+
+  resolved(result: ResolveResult): void {
+    this.landed(this, result);
+  }
 }
 
 const failed = (r: ResolveResult): boolean =>
@@ -105,7 +120,7 @@ export class ResponseCache {
   }
 
   /** Answers from the cache when it can, else through the resolver (once per identical question in flight). */
-  dispatch(query: Buffer, msg: ParsedMessage, done: (result: ResolveResult) => void): void {
+  dispatch(query: Buffer, msg: ParsedMessage, done: ResolveListener): void {
     const key = queryKey(query, msg);
     if (key === undefined) {
       this.#resolver.dispatch(query, msg, done);
@@ -118,7 +133,7 @@ export class ResponseCache {
       this.#counters.hits++;
       found.entry.hits++;
       this.#maybePrefetch(found.entry, key, query, msg, now);
-      done({ answer: this.#store.answer(found.entry, query, msg, now) });
+      deliver(done, { answer: this.#store.answer(found.entry, query, msg, now) });
       return;
     }
     this.#counters.misses++;
@@ -126,23 +141,22 @@ export class ResponseCache {
       this.#join(key, hash, query, msg, done);
       return;
     }
-    this.#missWithStale(key, hash, query, msg, found.entry).then(done, (err: unknown) => {
-      this.#logger.error('cache failed to answer', { cause: String(err) });
-      done({ answer: errorAnswer(query, msg, RCODE.SERVFAIL) });
-    });
+    this.#missWithStale(key, hash, query, msg, found.entry).then(
+      (result) => {
+        deliver(done, result);
+      },
+      (err: unknown) => {
+        this.#logger.error('cache failed to answer', { cause: String(err) });
+        deliver(done, { answer: errorAnswer(query, msg, RCODE.SERVFAIL) });
+      },
+    );
   }
 
   /**
    * Waits on the resolution in flight for this question, or starts it: the client that starts it gets
    * the upstream's result as it is, a coalesced one its own copy (#forFollower).
    */
-  #join(
-    key: QueryKey,
-    hash: number,
-    query: Buffer,
-    msg: ParsedMessage,
-    done: (result: ResolveResult) => void,
-  ): void {
+  #join(key: QueryKey, hash: number, query: Buffer, msg: ParsedMessage, done: ResolveListener): void {
     const pending = this.#inFlight.get(key, hash);
     if (pending === undefined) {
       this.#fetch(key, hash, query, msg, done);
@@ -150,7 +164,7 @@ export class ResponseCache {
     }
     this.#counters.coalesced++;
     (pending.followers ??= []).push((result, entry) => {
-      done(this.#forFollower(result, entry, query, msg));
+      deliver(done, this.#forFollower(result, entry, query, msg));
     });
   }
 
@@ -189,33 +203,34 @@ export class ResponseCache {
   }
 
   /** One upstream resolution, shared by every identical question that arrives while it runs. */
-  #fetch(
-    key: QueryKey,
-    hash: number,
-    query: Buffer,
-    msg: ParsedMessage,
-    first: (result: ResolveResult) => void,
-  ): void {
-    const generation = this.#generation;
-    const fetch: Fetch = { first, followers: undefined };
+  #fetch(key: QueryKey, hash: number, query: Buffer, msg: ParsedMessage, first: ResolveListener): void {
+    const fetch = new Fetch(key, hash, this.#generation, first, this.#landed);
     this.#inFlight.set(key, fetch, hash);
-    this.#resolver.dispatch(query, msg, (result) => {
-      this.#inFlight.deleteIf(key, fetch, hash);
-      // The client that asked first gets its answer before the store's work: its answer is its own copy
-      // already (resolver.ts), it needs no entry, and storing (TTL plan, copy, LRU) was on its path.
-      this.#notify(key, fetch.first, result, undefined);
-      let entry: CacheEntry | undefined;
-      try {
-        if (result.via !== undefined && generation === this.#generation)
-          entry = this.#store.insert(key, hash, result.via.answer, this.#partitions, this.#clock.now());
-      } catch (err) {
-        // Not stored, but every waiting client still gets the answer.
-        this.#logger.error('could not store an answer', { q: key, cause: String(err) });
-      }
-      if (fetch.followers !== undefined)
-        for (const follower of fetch.followers) this.#notify(key, follower, result, entry);
-    });
+    this.#resolver.dispatch(query, msg, fetch);
   }
+
+  /** A resolution landed: the first client answered, the answer stored, the followers answered. */
+  readonly #landed = (fetch: Fetch, result: ResolveResult): void => {
+    const { key, hash } = fetch;
+    this.#inFlight.deleteIf(key, fetch, hash);
+    // The client that asked first gets its answer before the store's work: its answer is its own copy
+    // already (resolver.ts), it needs no entry, and storing (TTL plan, copy, LRU) was on its path.
+    try {
+      deliver(fetch.first, result);
+    } catch (err) {
+      this.#logger.error('could not answer a waiting client', { q: key, cause: String(err) });
+    }
+    let entry: CacheEntry | undefined;
+    try {
+      if (result.via !== undefined && fetch.generation === this.#generation)
+        entry = this.#store.insert(key, hash, result.via.answer, this.#partitions, this.#clock.now());
+    } catch (err) {
+      // Not stored, but every waiting client still gets the answer.
+      this.#logger.error('could not store an answer', { q: key, cause: String(err) });
+    }
+    if (fetch.followers !== undefined)
+      for (const follower of fetch.followers) this.#notify(key, follower, result, entry);
+  };
 
   #notify(key: QueryKey, waiter: Waiter, result: ResolveResult, entry: CacheEntry | undefined): void {
     try {

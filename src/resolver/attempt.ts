@@ -7,7 +7,7 @@ import type { ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer, AttemptSink } from '../upstream/upstream.js';
 import { callListener, Expiring, type AbortListener } from '../util/deadline.js';
 import type { UpstreamHealth } from './upstream-health.js';
-import type { ResolveResult } from './resolver.js';
+import type { ResolveListener } from './resolve-listener.js';
 
 export interface Entry {
   readonly upstream: Upstream;
@@ -18,7 +18,7 @@ export interface Entry {
 export interface Job {
   readonly query: Buffer;
   readonly msg: ParsedMessage;
-  readonly done: (result: ResolveResult) => void;
+  readonly done: ResolveListener;
   readonly generation: number;
   /** Clock milliseconds: the end-to-end deadline. */
   readonly deadline: number;

@@ -24,6 +24,7 @@ import { attemptStart, type SelectionStrategy } from './selection.js';
 import { nameOfKey } from './split-routes.js';
 import { recordFailure } from './record-failure.js';
 import { UpstreamHealth } from './upstream-health.js';
+import { deliver, type ResolveListener } from './resolve-listener.js';
 
 export interface ResolverOptions {
   readonly upstreams: readonly Upstream[];
@@ -114,12 +115,12 @@ export class Resolver {
   }
 
   /** Resolves `query`; `done` gets the result exactly once, a SERVFAIL when nothing works. */
-  dispatch(query: Buffer, msg: ParsedMessage, done: (result: ResolveResult) => void): void {
+  dispatch(query: Buffer, msg: ParsedMessage, done: ResolveListener): void {
     this.counters.queries++;
     if (this.#outstanding >= this.#options.maxOutstanding) {
       // A bounded queue: past the limit, fail fast rather than grow without end.
       this.counters.overloaded++;
-      done(this.#servfail(query, msg, undefined));
+      deliver(done, this.#servfail(query, msg, undefined));
       return;
     }
     this.#outstanding++;
@@ -273,7 +274,7 @@ export class Resolver {
     if (job.generation === this.#generation) this.#current--;
     else if (--this.#older === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
     try {
-      job.done(result);
+      deliver(job.done, result);
     } catch (err) {
       // The listener's own failure: never let it reach the connection that delivered the answer.
       this.#options.logger.error('failed to deliver an answer', { cause: describeCause(err) });

@@ -90,15 +90,31 @@ export function handleQuery(
     reply(errorAnswer(raw, msg, RCODE.FORMERR));
     return;
   }
-  const parsed = msg;
-  const answered = (result: ResolveResult): void => {
-    countAnswer(ctx.counters, result);
-    if (ctx.logger.enabled('debug'))
-      ctx.logger.debug('answered', { transport, q: question.key, via: result.via?.upstream ?? 'none' });
-    reply(transport === 'udp' ? fitUdp(result.answer, parsed, ctx.counters) : result.answer);
-  };
+  const answered = new ClientQuery(msg, transport, ctx, reply);
   if (ctx.cache !== undefined) ctx.cache.dispatch(raw, msg, answered);
   else ctx.resolver.dispatch(raw, msg, answered);
+}
+
+/** A client's query on its way: it hears the result (resolve-listener.ts) and replies. No closure per query. */
+class ClientQuery {
+  constructor(
+    readonly msg: ParsedMessage,
+    readonly transport: ClientTransport,
+    readonly ctx: QueryContext,
+    readonly reply: (answer: Buffer | undefined) => void,
+  ) {}
+
+  resolved(result: ResolveResult): void {
+    const { ctx, transport } = this;
+    countAnswer(ctx.counters, result);
+    if (ctx.logger.enabled('debug'))
+      ctx.logger.debug('answered', {
+        transport,
+        q: this.msg.question?.key,
+        via: result.via?.upstream ?? 'none',
+      });
+    this.reply(transport === 'udp' ? fitUdp(result.answer, this.msg, ctx.counters) : result.answer);
+  }
 }
 
 /** Integer increments only: this runs for every answer. */

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_CACHE_CONFIG, type CacheConfig } from '../../src/cache/cache-options.js';
+import { deliver } from '../../src/resolver/resolve-listener.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { errorAnswer } from '../../src/dns/edns.js';
 import { parseMessage, RCODE, type ParsedMessage } from '../../src/dns/wire.js';
@@ -32,7 +33,9 @@ function setup(config: Partial<CacheConfig> = {}, profiles: UsageProfile[] = ['s
     resolver: {
       dispatch: (query, msg, done) => {
         calls.push(query);
-        void Promise.resolve(respond(query, msg)).then(done);
+        void Promise.resolve(respond(query, msg)).then((result) => {
+          deliver(done, result);
+        });
       },
     },
     clock,
