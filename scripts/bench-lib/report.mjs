@@ -12,15 +12,19 @@ const max = (values) => {
 };
 
 /** Per target: medians over repetitions (worst case for losses, failures, memory and connections). */
-export function summarise(target, reps, search) {
+export function summarise(target, reps) {
   const pick = (phase, key) => reps.map((r) => r[phase]?.[key]);
+  // Each repetition's own search pick (bench.mjs), in order, once each.
+  const settings = [
+    ...new Set(reps.flatMap((r) => (r.search ? [`-c ${r.search.clients} -q ${r.search.outstanding}`] : []))),
+  ];
   const s = {
     name: target.name,
     label: target.label,
     mode: target.mode,
     repetitions: reps.length,
     max: {
-      setting: search ? `-c ${search.clients} -q ${search.outstanding}` : undefined,
+      setting: settings.length > 0 ? settings.join(', ') : undefined,
       qps: median(pick('max', 'okQps')),
       lost: max(pick('max', 'lost')),
       failed: max(pick('max', 'failed')),
