@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as P from './bench-lib/procs.mjs';
 import { makeCerts, startUpstream, writeQueryFile, probeName, unboundQueries } from './bench-lib/setup.mjs';
 import { TARGETS, startTarget, DOTSTUB_MAIN, queryArgs, serviceEnv } from './bench-lib/targets.mjs';
-import { dnsperf } from './bench-lib/dnsperf.mjs';
+import { bestSetting, dnsperf } from './bench-lib/dnsperf.mjs';
 import { summarise, ratios, renderTable, median } from './bench-lib/report.mjs';
 import { runCacheHit } from './bench-lib/cache-hit.mjs';
 
@@ -271,22 +271,18 @@ async function runTarget(ctx, tgt, rep) {
     // A search in every repetition, each one's maximum with its own pick: one search in the first
     // repetition let a slow spell there pick a setting that held the target back in every repetition
     // (2026-11-24 02:41: dotstub kept -c 1 -q 100 at 24k q/s; 29-31k at -c 4 -q 500 by hand right after).
-    {
-      let best;
-      for (const [i, [clients, outstanding]] of cfg.searchGrid.entries()) {
-        const r = await phase(ctx, tgt, port, pid, {
-          file: ctx.files[`s${i}`],
-          seconds: cfg.searchSeconds,
-          clients,
-          outstanding,
-        });
-        log(
-          `  ${tgt.name} search -c ${clients} -q ${outstanding}: ${Math.round(r.okQps ?? 0)} q/s answered, ${r.lost ?? '?'} lost`,
-        );
-        if (r.ok && (!best || (r.okQps ?? 0) > best.qps)) best = { clients, outstanding, qps: r.okQps ?? 0 };
-      }
-      out.search = best ?? { clients: 4, outstanding: 500 };
-    }
+    out.search = await bestSetting(cfg.searchGrid, async (clients, outstanding, i) => {
+      const r = await phase(ctx, tgt, port, pid, {
+        file: ctx.files[`s${i}`],
+        seconds: cfg.searchSeconds,
+        clients,
+        outstanding,
+      });
+      log(
+        `  ${tgt.name} search -c ${clients} -q ${outstanding}: ${Math.round(r.okQps ?? 0)} q/s answered, ${r.lost ?? '?'} lost`,
+      );
+      return r;
+    });
     const s = out.search;
     out.max = await phase(ctx, tgt, port, pid, {
       file: ctx.files.max,

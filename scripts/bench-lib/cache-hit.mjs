@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import * as P from './procs.mjs';
 import { HOSTS, ZONE, probeName, unboundQueries } from './setup.mjs';
 import { TARGETS, startTarget } from './targets.mjs';
-import { dnsperf } from './dnsperf.mjs';
+import { bestSetting, dnsperf } from './dnsperf.mjs';
 import { median } from './report.mjs';
 
 /** Distinct questions of the cache-hit run: 180 present (A, AAAA, TXT), 20 absent (NXDOMAIN with the SOA). */
@@ -84,8 +84,7 @@ async function runOne(ctx, cfg, tgt, dir, files, log) {
       outstanding: cfg.rateOutstanding,
       verbose: true,
     });
-    let best;
-    for (const [clients, outstanding] of cfg.searchGrid) {
+    out.search = await bestSetting(cfg.searchGrid, async (clients, outstanding) => {
       const r = await dnsperf({
         port,
         mode: 'udp',
@@ -95,9 +94,8 @@ async function runOne(ctx, cfg, tgt, dir, files, log) {
         outstanding,
       });
       log(`  cache-hit ${tgt.name} search -c ${clients} -q ${outstanding}: ${Math.round(r.okQps ?? 0)} q/s`);
-      if (r.ok && (!best || (r.okQps ?? 0) > best.qps)) best = { clients, outstanding, qps: r.okQps ?? 0 };
-    }
-    out.search = best ?? { clients: 4, outstanding: 500 };
+      return r;
+    });
     out.max = await measured(ctx, proc.pid, {
       port,
       file: files.max,

@@ -75,3 +75,16 @@ export async function dnsperf(opts) {
   }
   return res;
 }
+
+/**
+ * The best dnsperf setting of `grid` ([clients, outstanding] pairs) by correct answers per second: `step`
+ * runs one setting and returns its dnsperf result. A failed step never wins; with none good, -c 4 -q 500.
+ */
+export async function bestSetting(grid, step) {
+  let best;
+  for (const [i, [clients, outstanding]] of grid.entries()) {
+    const r = await step(clients, outstanding, i);
+    if (r.ok && (!best || (r.okQps ?? 0) > best.qps)) best = { clients, outstanding, qps: r.okQps ?? 0 };
+  }
+  return best ?? { clients: 4, outstanding: 500 };
+}

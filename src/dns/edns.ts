@@ -6,11 +6,10 @@
 import { Buffer } from 'node:buffer';
 import { HEADER_LENGTH, TYPE_OPT, type OptRecord, type ParsedMessage } from './wire.js';
 import { copyBytes, copyOf, setU16, setU32, u16 } from './bytes.js';
+import { OPTION_ECS, OPTION_KEEPALIVE, OPTION_PADDING } from './opt-record.js';
 
-export const OPTION_KEEPALIVE = 11;
-export const OPTION_PADDING = 12;
-/** EDNS Client Subnet (RFC 7871). */
-export const OPTION_ECS = 8;
+// The option codes live with the OPT record's parser; edited here, so offered here too.
+export { OPTION_ECS, OPTION_KEEPALIVE, OPTION_PADDING };
 /**
  * RFC 7871 sec. 7.1.2: a stub that wants its address kept out of resolution sends ECS with SOURCE
  * PREFIX-LENGTH 0, and the resolver then MUST NOT add the client's network; family 1, no address octets.

@@ -15,9 +15,15 @@ export interface EdnsOption {
   readonly length: number;
 }
 
+/** EDNS Client Subnet (RFC 7871). */
+export const OPTION_ECS = 8;
+/** edns-tcp-keepalive (RFC 7828). */
+export const OPTION_KEEPALIVE = 11;
+/** Padding (RFC 7830). */
+export const OPTION_PADDING = 12;
+
 /** A record without options (most queries) shares this one. */
 const NO_OPTIONS: readonly EdnsOption[] = Object.freeze([]);
-const OPTION_PADDING = 12;
 
 export class OptRecord {
   #options: readonly EdnsOption[] | undefined;

@@ -84,8 +84,7 @@ export function handleQuery(
     reply(errorAnswer(raw, msg, RCODE.NOTIMP));
     return;
   }
-  const question = msg.question;
-  if (question === undefined) {
+  if (msg.question === undefined) {
     ctx.counters.formerr++;
     reply(errorAnswer(raw, msg, RCODE.FORMERR));
     return;
