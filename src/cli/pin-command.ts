@@ -6,8 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import { checkServerIdentity, connect } from 'node:tls';
+import { connect } from 'node:tls';
 import { parseArgs } from 'node:util';
 import ora from 'ora';
 import { formatHostPort, parseUpstreamAddress } from '../config/addresses.js';
@@ -16,6 +15,8 @@ import { existsSync } from 'node:fs';
 import { selfSignedPaths } from '../server/self-signed-paths.js';
 import { ConfigError, ConnectError, ConnectTimeoutError, describeCause } from '../errors.js';
 import { presentedChain } from '../upstream/spki-pin.js';
+import { nameMismatch } from '../upstream/cert-name.js';
+import { isIpLiteral } from '../util/ip-literal.js';
 import { buildReport, formatJson, formatText, type PinReport, type TlsFacts } from './pin-output.js';
 
 export const PIN_USAGE = `usage: dotstub pin [--json] [-t|--timeout MS] HOST_OR_IP[#PORT][~AUTHNAME]
@@ -109,8 +110,10 @@ function handshakeOnce(a: Attempt, alpn: readonly string[] | undefined): Promise
       port: a.port,
       ...(a.servername === undefined ? {} : { servername: a.servername }),
       ...(alpn === undefined ? {} : { ALPNProtocols: [...alpn] }),
-      // We only look: Node's verdict is reported, not enforced.
+      // We only look: Node's verdict on the chain is reported, not enforced; the name is checked below
+      // as the daemon checks it (upstream/cert-name.ts).
       rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
     });
     let phase: 'tcp' | 'tls' = 'tcp';
     const timer = setTimeout(() => {
@@ -126,7 +129,10 @@ function handshakeOnce(a: Attempt, alpn: readonly string[] | undefined): Promise
       clearTimeout(timer);
       const peer = socket.getPeerCertificate(true);
       const caError: unknown = socket.authorizationError;
-      const nameError = a.authName === undefined ? undefined : checkServerIdentity(a.authName, peer);
+      const nameError =
+        a.authName === undefined || (peer as Partial<typeof peer>).raw === undefined
+          ? undefined
+          : nameMismatch(a.authName, peer.raw);
       const facts: TlsFacts = {
         address: a.address,
         port: a.port,
@@ -137,7 +143,7 @@ function handshakeOnce(a: Attempt, alpn: readonly string[] | undefined): Promise
         caError: socket.authorized ? null : describeCause(caError),
         authName: a.authName ?? null,
         nameMatches: a.authName === undefined ? null : nameError === undefined,
-        nameError: nameError?.message ?? null,
+        nameError: nameError ?? null,
       };
       const chain = presentedChain(peer);
       socket.destroy();
@@ -181,7 +187,7 @@ async function fromServer(target: PinTarget, timeoutMs: number): Promise<PinRepo
       address,
       port: target.port,
       // RFC 6066 sec. 3: SNI is a host name, never an IP literal.
-      servername: authName !== undefined && isIP(authName) === 0 ? authName : undefined,
+      servername: authName !== undefined && !isIpLiteral(authName) ? authName : undefined,
       authName,
       timeoutMs,
       target: target.isName ? `${display} (${address})` : display,

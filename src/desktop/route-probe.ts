@@ -5,7 +5,7 @@
  * none. That is how an IPv6 upstream is skipped on an IPv4-only network (stubby#82).
  */
 import { createSocket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isV6Address } from '../util/ip-literal.js';
 
 /** Errors that mean "no route from here"; anything else counts as reachable (we would rather try). */
 const NO_ROUTE = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'EAFNOSUPPORT']);
@@ -16,7 +16,7 @@ export const probeRoute: RouteProbe = (address) =>
   new Promise((resolve) => {
     let socket;
     try {
-      socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+      socket = createSocket(isV6Address(address) ? 'udp6' : 'udp4');
     } catch (err) {
       resolve(!NO_ROUTE.has((err as NodeJS.ErrnoException).code ?? ''));
       return;

@@ -1,9 +1,9 @@
 /** The UDP side of a listen address: one datagram in, one answer out, truncated to the client's size. */
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import { describeCause } from '../errors.js';
 import { handleQuery, type QueryContext } from './query-handler.js';
 import { listenError } from './listen-errors.js';
+import { isV6Address } from '../util/ip-literal.js';
 
 /**
  * The socket's receive buffer. Linux's default (rmem_default, 208 KiB here) holds about 270 small queries
@@ -50,8 +50,8 @@ export class UdpListener {
 
   static async bind(host: string, port: number, ctx: QueryContext): Promise<UdpListener> {
     const socket = createSocket({
-      type: isIPv6(host) ? 'udp6' : 'udp4',
-      ipv6Only: isIPv6(host),
+      type: isV6Address(host) ? 'udp6' : 'udp4',
+      ipv6Only: isV6Address(host),
       lookup: literalAddress,
     });
     await new Promise<void>((resolve, reject) => {

@@ -3,8 +3,9 @@
  * handler before a single query byte is written. Node verifies nothing for us here: with
  * `rejectUnauthorized: false` it only reports, and on a resumed TLS 1.3 session it shows no certificate.
  */
-import { checkServerIdentity, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { AuthenticationError, PinMismatchError, type AuthFailureReason } from '../errors.js';
+import { nameMismatch } from './cert-name.js';
 import { checkPins } from './spki-pin.js';
 import type { AuthInfo, UpstreamSpec } from './upstream.js';
 
@@ -52,9 +53,9 @@ function checkName(target: string, socket: TLSSocket, name: string, peer: Detail
           : String(error);
     fail(target, reasonOf(code), `certificate for ${name} not accepted (${code})`);
   }
-  // Node checks the SNI name already; check again so the rule does not depend on how we connected.
-  const mismatch = checkServerIdentity(name, peer);
-  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch.message);
+  // Node's verdict covers the chain only: tls-connect.ts turns its name check off.
+  const mismatch = nameMismatch(name, peer.raw);
+  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch);
 }
 
 /** A matching pin stands in for the CA (getdns_query's way): see pinAnchored. */
@@ -81,8 +82,8 @@ function pinAnchored(
 ): AuthInfo {
   const pins = checkPins(peer, spec.pins);
   if (!pins.matched) throw new PinMismatchError(target, pins.seenPins);
-  const mismatch = spec.authName === undefined ? undefined : checkServerIdentity(spec.authName, peer);
-  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch.message);
+  const mismatch = spec.authName === undefined ? undefined : nameMismatch(spec.authName, peer.raw);
+  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch);
   return {
     authenticated: true,
     method: spec.authName === undefined ? 'pin' : 'pin+name',

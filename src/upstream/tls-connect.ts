@@ -4,7 +4,7 @@
  * and the handshake, session resumption only from sessions that authenticated (RFC 8310 sec. 9).
  */
 import { Buffer } from 'node:buffer';
-import { isIP, type OnReadOpts } from 'node:net';
+import type { OnReadOpts } from 'node:net';
 import { connect, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { AuthenticationError, ConnectError, ConnectTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
@@ -12,6 +12,7 @@ import { authenticate } from './tls-authenticate.js';
 import { PROFILE_RULES } from './usage-profile.js';
 import type { AuthInfo, UpstreamSpec } from './upstream.js';
 import { copyBytes } from '../dns/bytes.js';
+import { isIpLiteral } from '../util/ip-literal.js';
 
 /** One resumable session per upstream (stubby keeps one too), keyed by address, port, name and pinset. */
 export type SessionCache = Map<string, Buffer>;
@@ -78,6 +79,15 @@ function readInto(buffer: Buffer, deliver: (chunk: Buffer) => void): OnReadOpts 
   };
 }
 
+/**
+ * SNI set on the socket rather than as tls.connect's `servername`: given that option, tls.connect runs
+ * net.isIP on it (10 ms on a fresh process, src/util/ip-literal.ts). TLSSocket#setServername is what it then
+ * calls; it works until the handshake starts, which waits for the TCP connection.
+ */
+function sendServername(socket: TLSSocket, name: string): void {
+  (socket as TLSSocket & { setServername(name: string): void }).setServername(name);
+}
+
 /** tls.connect takes net's `onread` (documented since Node 14) though @types/node's options omit it. */
 function withOnread(options: ConnectionOptions, onread: OnReadOpts): ConnectionOptions {
   return Object.assign(options, { onread });
@@ -92,17 +102,19 @@ export function connectTls(options: TlsConnectOptions): Promise<AuthenticatedSoc
       {
         host: spec.address,
         port: spec.port,
-        // RFC 8310 sec. 8.1: SNI carries the ADN; never an IP literal (RFC 6066 sec. 3).
-        ...(spec.authName !== undefined && isIP(spec.authName) === 0 ? { servername: spec.authName } : {}),
         ALPNProtocols: ['dot'],
         secureContext: options.secureContext,
-        // We decide: Node's verdict is read in authenticate(), which also checks pins Node knows nothing of.
+        // We decide: Node's verdict on the chain is read in authenticate(), which also checks the name
+        // (cert-name.ts) and the pins Node knows nothing of.
         rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
         ...(session === undefined ? {} : { session }),
       },
       onread,
     ),
   );
+  // RFC 8310 sec. 8.1: SNI carries the ADN; never an IP literal (RFC 6066 sec. 3).
+  if (spec.authName !== undefined && !isIpLiteral(spec.authName)) sendServername(socket, spec.authName);
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 30_000);
   let authenticated = false;

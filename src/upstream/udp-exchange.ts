@@ -6,10 +6,10 @@
  */
 import { Buffer } from 'node:buffer';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import { ConnectError, QueryTimeoutError } from '../errors.js';
 import { HEADER_LENGTH, isResponse, parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { AbortLike } from '../util/deadline.js';
+import { isV6Address } from '../util/ip-literal.js';
 
 /** Where a clear-text query goes. */
 export interface ClearTarget {
@@ -100,7 +100,7 @@ export function udpExchange(
   onDrop: DropListener,
 ): Promise<ClearAnswer> {
   if (signal.aborted) return Promise.reject(new QueryTimeoutError(`no answer from ${target.label} in time`));
-  const socket = createSocket(isIPv6(target.address) ? 'udp6' : 'udp4');
+  const socket = createSocket(isV6Address(target.address) ? 'udp6' : 'udp4');
   return new Promise<ClearAnswer>((resolve, reject) => {
     let done = false;
     let server: { address: string; port: number } | undefined;

@@ -289,6 +289,7 @@ function mint(keys: KeyPair[]): TestPki {
 }
 
 let cached: TestPki | undefined;
+let cachedKeys: KeyPair[] | undefined;
 let cachedCaFile: string | undefined;
 
 /**
@@ -297,8 +298,27 @@ let cachedCaFile: string | undefined;
  * cache; later calls return the same object.
  */
 export function getTestPki(): TestPki {
-  cached ??= mint(loadKeys());
+  cachedKeys ??= loadKeys();
+  cached ??= mint(cachedKeys);
   return cached;
+}
+
+/** A self-signed certificate (PEM) for exactly these DNS names (none: the subject CN only): name checks. */
+export function certForNames(dnsNames: string[], commonName = dnsNames[0] ?? 'nameless.test'): string {
+  cachedKeys ??= loadKeys();
+  const key = cachedKeys[2]!;
+  const now = Date.now();
+  return buildCert({
+    subject: dn(commonName),
+    issuer: dn(commonName),
+    publicKey: key.publicKey,
+    signingKey: key,
+    issuerKeyId: subjectKeyId(key.publicKey),
+    notBefore: new Date(now - DAY_MS),
+    notAfter: new Date(now + DAY_MS),
+    isCa: false,
+    dnsNames,
+  });
 }
 
 /** Path of a PEM file (in a fresh os.tmpdir() directory) holding the test CA; written once per process. */
