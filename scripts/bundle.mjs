@@ -28,7 +28,7 @@
 // importing file), so only those are read; a form it cannot read (`import * as`) fails the build.
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { builtinModules, createRequire } from 'node:module';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,10 +41,9 @@ const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'ut
 // A package name also marks its subpaths external (esbuild checks the path prefix).
 const external = Object.keys(dependencies).filter((name) => !BUNDLED.has(name));
 
-/** `import a, { b, c as d } from 'SPEC'` in compiled JavaScript: the default's name and the named ones. */
+/** The names `import a, { b, c as d } from 'SPEC'` statements in compiled JavaScript take by name (b, c). */
 function importedNames(source, specifier) {
   const names = new Set();
-  let asDefault = false;
   const quoted = specifier.replace(/[/]/g, '\\/');
   const statement = new RegExp(`import\\s+([^'";]*?)\\s+from\\s*['"]${quoted}['"]`, 'g');
   for (const [, clause] of source.matchAll(statement)) {
@@ -56,14 +55,21 @@ function importedNames(source, specifier) {
         if (name) names.add(name);
       }
     }
-    if (!clause.trim().startsWith('{')) asDefault = true;
   }
-  return { names: [...names], asDefault };
+  return [...names];
 }
 
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(b) {
+    // One createRequire for the whole bundle: each call resolves node_modules paths for its file.
+    b.onResolve({ filter: /^dotstub:require$/ }, () => ({ path: 'require', namespace: 'builtin-require' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, () => ({
+      loader: 'js',
+      resolveDir: root,
+      contents:
+        "import { createRequire } from 'node:module';\nexport default createRequire(import.meta.url);",
+    }));
     b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
       const bare = args.path.replace(/^node:/, '');
       if (args.kind !== 'import-statement' || args.namespace === 'builtin') return undefined;
@@ -73,20 +79,20 @@ const builtinsByRequire = {
         namespace: 'builtin',
         pluginData: {
           specifier: `node:${bare}`,
-          asked: importedNames(readFileSync(args.importer, 'utf8'), args.path),
+          names: importedNames(readFileSync(args.importer, 'utf8'), args.path),
         },
       };
     });
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
-      const { specifier, asked } = args.pluginData;
+      const { specifier, names } = args.pluginData;
       return {
         loader: 'js',
         resolveDir: root,
         contents: [
-          "import { createRequire } from 'node:module';",
-          `const m = createRequire(import.meta.url)(${JSON.stringify(specifier)});`,
+          "import require from 'dotstub:require';",
+          `const m = require(${JSON.stringify(specifier)});`,
           'export default m;',
-          asked.names.length > 0 ? `export const { ${asked.names.join(', ')} } = m;` : '',
+          names.length > 0 ? `export const { ${names.join(', ')} } = m;` : '',
         ].join('\n'),
       };
     });
