@@ -25,10 +25,11 @@
 // (tls.rootCertificates copies the bundled roots), `node:util` 1.5 ms; the fifteen builtins the daemon
 // imports cost 14 ms of facades on top of 12 ms of loading them. Each static import of a builtin becomes a
 // small module that requires it and exports the names that import statement asks for (read from the
-// importing file), so only those are read; a form it cannot read (`import * as`) fails the build.
+// importing file), so only those are read; a form it cannot read (`import * as`), or a name the builtin
+// lacks on the Node that builds, fails the build.
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +60,8 @@ function importedNames(source, specifier) {
   return [...names];
 }
 
+const builderRequire = createRequire(import.meta.url);
+
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(b) {
@@ -85,6 +88,10 @@ const builtinsByRequire = {
     });
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const { specifier, names } = args.pluginData;
+      // An ESM import of a name the builtin lacks fails to link; a destructured one would be undefined.
+      const mod = builderRequire(specifier);
+      const missing = names.filter((name) => !(name in mod));
+      if (missing.length > 0) throw new Error(`bundle: ${specifier} has no export ${missing.join(', ')}`);
       return {
         loader: 'js',
         resolveDir: root,

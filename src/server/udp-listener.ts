@@ -26,7 +26,7 @@ function literalAddress(
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
   // Node 20 passes the family as a number, the typings an options object: the literal says which it is.
-  callback(null, address, address.includes(':') ? 6 : 4);
+  callback(null, address, isV6Address(address) ? 6 : 4);
 }
 
 export class UdpListener {
