@@ -73,7 +73,7 @@ const builtinsByRequire = {
       contents:
         "import { createRequire } from 'node:module';\nexport default createRequire(import.meta.url);",
     }));
-    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+    b.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
       const bare = args.path.replace(/^node:/, '');
       if (args.kind !== 'import-statement' || args.namespace === 'builtin') return undefined;
       if (!builtinModules.includes(bare) || bare === 'module') return undefined;
