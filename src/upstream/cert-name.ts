@@ -9,7 +9,7 @@ import type { Buffer } from 'node:buffer';
 import { X509Certificate } from 'node:crypto';
 import { isIpLiteral } from '../util/ip-literal.js';
 
-/** Undefined when the certificate (DER) is for `name`, else why not, naming what it is for. */
+/** Undefined when the certificate (DER) is for `name`, else what it is for ("it is for DNS:a, DNS:b"). */
 export function nameMismatch(name: string, der: Buffer): string | undefined {
   const cert = new X509Certificate(der);
   // A fully qualified name's final dot is not part of the names in certificates.
@@ -18,6 +18,8 @@ export function nameMismatch(name: string, der: Buffer): string | undefined {
     ? cert.checkIP(host)
     : cert.checkHost(host, { subject: 'default', partialWildcards: false });
   if (matched !== undefined) return undefined;
-  const names = cert.subjectAltName ?? `no subjectAltName; subject ${cert.subject.replace(/\n/g, ', ')}`;
-  return `the certificate is not for ${name}: it is for ${names}`;
+  const names = cert.subjectAltName;
+  return names === undefined
+    ? `it has no subjectAltName and its subject is ${cert.subject.replace(/\n/g, ', ')}`
+    : `it is for ${names}`;
 }

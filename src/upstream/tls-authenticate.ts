@@ -55,7 +55,8 @@ function checkName(target: string, socket: TLSSocket, name: string, peer: Detail
   }
   // Node's verdict covers the chain only: tls-connect.ts turns its name check off.
   const mismatch = nameMismatch(name, peer.raw);
-  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch);
+  if (mismatch !== undefined)
+    fail(target, 'name-mismatch', `the certificate is not for ${name}: ${mismatch}`);
 }
 
 /** A matching pin stands in for the CA (getdns_query's way): see pinAnchored. */
@@ -83,7 +84,8 @@ function pinAnchored(
   const pins = checkPins(peer, spec.pins);
   if (!pins.matched) throw new PinMismatchError(target, pins.seenPins);
   const mismatch = spec.authName === undefined ? undefined : nameMismatch(spec.authName, peer.raw);
-  if (mismatch !== undefined) fail(target, 'name-mismatch', mismatch);
+  if (mismatch !== undefined)
+    fail(target, 'name-mismatch', `the certificate is not for ${spec.authName ?? ''}: ${mismatch}`);
   return {
     authenticated: true,
     method: spec.authName === undefined ? 'pin' : 'pin+name',

@@ -20,7 +20,7 @@ describe('nameMismatch (OpenSSL host and IP checks, as getdns makes them)', () =
     for (const name of ['other.test', 'a.dot.test', 'test', '127.0.0.2', '::2']) {
       const why = nameMismatch(name, leaf);
       assert.ok(why !== undefined, name);
-      assert.match(why, new RegExp(`not for ${name.replace(/\./g, '\\.')}: it is for DNS:dot\\.test`));
+      assert.match(why, /^it is for DNS:dot\.test, IP Address:127\.0\.0\.1/);
     }
   });
 
@@ -36,7 +36,10 @@ describe('nameMismatch (OpenSSL host and IP checks, as getdns makes them)', () =
   it('falls back to the subject CN only when there is no DNS name in the certificate', () => {
     const cnOnly = der(certForNames([], 'cn.test'));
     assert.equal(nameMismatch('cn.test', cnOnly), undefined);
-    assert.match(nameMismatch('other.test', cnOnly) ?? '', /no subjectAltName; subject CN=cn\.test/);
+    assert.match(
+      nameMismatch('other.test', cnOnly) ?? '',
+      /no subjectAltName and its subject is CN=cn\.test/,
+    );
     const withSan = der(certForNames(['san.test'], 'cn.test'));
     assert.ok(nameMismatch('cn.test', withSan), 'a DNS name in the certificate hides the CN');
   });
