@@ -2,6 +2,7 @@
 import type { Server } from 'node:net';
 import { describeCause, ListenError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
+import { isV6Address } from '../util/ip-literal.js';
 
 /**
  * Binds a stream server (TCP, or the TCP under the DoT listener): a bind error is a ListenError that says
@@ -18,7 +19,7 @@ export async function listenStream(
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(listenError(err, proto, host, port));
     });
-    server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
+    server.listen({ host, port, exclusive: true, ipv6Only: isV6Address(host) }, () => {
       resolve();
     });
   });
