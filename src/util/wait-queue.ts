@@ -38,6 +38,11 @@ export class WaitQueue {
 
   /** Wakes the oldest waiter still waiting, if any. */
   wakeOldest(): void {
+    // Nothing waits: the usual case, since every answer calls this (connection-pool.ts settled()).
+    if (this.#size === 0) {
+      this.#clear();
+      return;
+    }
     const entries = this.#entries;
     while (this.#head < entries.length) {
       const waiter = entries[this.#head++];
@@ -52,12 +57,19 @@ export class WaitQueue {
   }
 
   #compact(): void {
-    if (this.#head === this.#entries.length) {
-      this.#entries = [];
-      this.#head = 0;
-    } else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#entries.length) {
+    if (this.#head === this.#entries.length) this.#clear();
+    else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /**
+   * Empties the array in place. A new [] here was an allocation for every answer (heap profile at the
+   * maximum rate: 33 bytes a query), most of them with nothing ever queued.
+   */
+  #clear(): void {
+    if (this.#entries.length > 0) this.#entries.length = 0;
+    this.#head = 0;
   }
 }
