@@ -89,11 +89,10 @@ export class Deadlines {
     item.older = undefined;
     item.newer = undefined;
     item.list = undefined;
-    // Nothing left to wait for: no timer stays armed on an idle daemon.
-    if (list.oldest === undefined && list.firesAt !== undefined) {
-      list.firesAt = undefined;
-      list.timer?.clear();
-    }
+    // An emptied list keeps its timer armed: it fires once at the old head's deadline, finds nothing and
+    // stays off (#fire), so an idle daemon still ends with no timer armed. Clearing it here instead meant a
+    // clearTimeout, and for the next query a new Timeout, an unref and a new Node timer list, for every
+    // query whenever one query is in flight at a time (10,000 q/s on loopback): see the commit's figures.
   }
 
   /** Clears every timer; the items are forgotten without expiring. */

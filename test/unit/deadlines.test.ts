@@ -42,7 +42,7 @@ describe('deadlines', () => {
     assert.equal(clock.pending, 0, 'nothing waits, so no timer is armed');
   });
 
-  it('never expires a removed item, and disarms when the last one leaves', () => {
+  it('never expires a removed item, and is disarmed once an emptied list has fired its timer', () => {
     const clock = new ManualClock();
     const deadlines = new Deadlines(clock);
     const log: string[] = [];
@@ -59,9 +59,30 @@ describe('deadlines', () => {
     const alone = new Item('alone', log);
     deadlines.add(alone, 50);
     deadlines.remove(alone);
-    assert.equal(clock.pending, 0);
+    assert.equal(clock.pending, 1, 'the emptied list keeps its timer until the old deadline');
+    clock.advance(50);
+    assert.equal(clock.pending, 0, 'it fired, found nothing, and stays off');
     clock.advance(100);
     assert.deepEqual(log, ['last']);
+  });
+
+  it('expires an item added while an emptied list is still armed at its own deadline, not before', () => {
+    const clock = new ManualClock();
+    const deadlines = new Deadlines(clock);
+    const log: string[] = [];
+    const answered = new Item('answered', log);
+    deadlines.add(answered, 100);
+    clock.advance(40);
+    deadlines.remove(answered); // the timer stays armed for t=100
+    deadlines.add(new Item('next', log), 100); // due at t=140
+    clock.advance(60);
+    assert.deepEqual(log, [], 'the timer fired at t=100 for the answered query: nothing expired');
+    assert.equal(clock.pending, 1, 're-armed for the new head');
+    clock.advance(39);
+    assert.deepEqual(log, []);
+    clock.advance(1);
+    assert.deepEqual(log, ['next']);
+    assert.equal(clock.pending, 0);
   });
 
   it('lets an expiring item start another wait on the same list', () => {
