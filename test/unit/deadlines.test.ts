@@ -1,5 +1,5 @@
 // Shared query deadlines (src/util/deadline.ts): one timer per budget, expiry in order, O(1) removal, and
-// no timer left armed once nothing waits.
+// no timer left armed once the last deadline has passed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Deadlines, Expiring } from '../../src/util/deadline.js';
