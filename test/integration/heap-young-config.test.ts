@@ -2,7 +2,7 @@
 // configuration file: the bundle the bin runs, started both ways, with V8's GC trace on its stdout.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -44,6 +44,7 @@ describe('the young generation with and without a configuration file', () => {
   });
   after(async () => {
     await upstream.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('is the same size either way: the tuning comes before the file is read', async () => {
