@@ -16,6 +16,7 @@ import { selfSignedPaths } from '../server/self-signed-paths.js';
 import { ConfigError, ConnectError, ConnectTimeoutError, describeCause } from '../errors.js';
 import { presentedChain } from '../upstream/spki-pin.js';
 import { nameMismatch } from '../upstream/cert-name.js';
+import { refusedAlpn } from '../upstream/tls-connect.js';
 import { isIpLiteral } from '../util/ip-literal.js';
 import { buildReport, formatJson, formatText, type PinReport, type TlsFacts } from './pin-output.js';
 
@@ -163,7 +164,7 @@ async function handshake(a: Attempt): Promise<Handshake> {
   try {
     return await handshakeOnce(a, ['dot']);
   } catch (err) {
-    if (causeCode(err) !== 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') throw err;
+    if (!refusedAlpn(err)) throw err;
     return handshakeOnce(a, undefined);
   }
 }

@@ -25,6 +25,21 @@ export interface TlsConnectOptions {
   readonly secureContext: SecureContext;
   readonly timeoutMs: number;
   readonly clock: Clock;
+  /** Offer ALPN "dot"; false for a server that refused it (refusedAlpn). @default true */
+  readonly offerAlpn?: boolean | undefined;
+}
+
+/**
+ * Whether a connection failed because the server refuses ALPN "dot" with a fatal alert (RFC 7301 sec.
+ * 3.2: no_application_protocol), as a TLS front configured for other protocols only does. RFC 7858 needs
+ * no ALPN, so such a server gets the same handshake without it. ALPN proves nothing here: an alert forged
+ * on the path only costs the offer, and the peer is authenticated as before.
+ */
+export function refusedAlpn(err: unknown): boolean {
+  return (
+    err instanceof ConnectError &&
+    (err.cause as { code?: unknown } | undefined)?.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL'
+  );
 }
 
 export interface AuthenticatedSocket {
@@ -102,7 +117,7 @@ export function connectTls(options: TlsConnectOptions): Promise<AuthenticatedSoc
       {
         host: spec.address,
         port: spec.port,
-        ALPNProtocols: ['dot'],
+        ...(options.offerAlpn === false ? {} : { ALPNProtocols: ['dot'] }),
         secureContext: options.secureContext,
         // We decide: Node's verdict on the chain is read in authenticate(), which also checks the name
         // (cert-name.ts) and the pins Node knows nothing of.

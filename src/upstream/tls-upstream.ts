@@ -14,7 +14,7 @@ import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
 import { StreamConnection } from './stream-connection.js';
 import { needsCaStore } from './tls-authenticate.js';
-import { connectTls, type SessionCache } from './tls-connect.js';
+import { connectTls, refusedAlpn, type AuthenticatedSocket, type SessionCache } from './tls-connect.js';
 import {
   countFailure,
   handshakeFailureCause,
@@ -104,8 +104,10 @@ export class TlsUpstream implements Upstream {
     );
     const sessionKey = `${this.id}|${pinsetKey(options.spec.pins)}`;
     const logger = options.logger.child({ upstream: this.id });
-    const connect = async (): Promise<StreamConnection> => {
-      const { socket, auth } = await connectTls({
+    // Cleared for good once the server refuses ALPN "dot" (refusedAlpn): the next handshake goes without.
+    let offerAlpn = true;
+    const handshake = (): Promise<AuthenticatedSocket> =>
+      connectTls({
         spec: options.spec,
         target: this.id,
         sessionKey,
@@ -113,12 +115,22 @@ export class TlsUpstream implements Upstream {
         secureContext,
         timeoutMs: options.connectTimeoutMs,
         clock: options.clock,
-      }).catch((err: unknown) => {
-        // Reported even when no query waits any more (its deadline passed first): the failure is a fact.
-        this.counters.handshakeFailures[handshakeFailureCause(err)]++;
-        for (const listener of this.#connectFailureListeners) listener(err);
-        throw err;
+        offerAlpn,
       });
+    const connect = async (): Promise<StreamConnection> => {
+      const { socket, auth } = await handshake()
+        .catch((err: unknown) => {
+          if (!offerAlpn || !refusedAlpn(err)) throw err;
+          offerAlpn = false;
+          logger.info('the server refuses ALPN dot; connecting without ALPN');
+          return handshake();
+        })
+        .catch((err: unknown) => {
+          // Reported even when no query waits any more (its deadline passed first): the failure is a fact.
+          this.counters.handshakeFailures[handshakeFailureCause(err)]++;
+          for (const listener of this.#connectFailureListeners) listener(err);
+          throw err;
+        });
       this.counters.connectionsOpened++;
       if (auth.resumed) this.counters.resumptions++;
       this.#lastAuth = auth;

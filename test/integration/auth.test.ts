@@ -51,6 +51,24 @@ describe('Strict authentication (RFC 8310 sec. 5, RFC 7858 sec. 4.2)', () => {
     assert.deepEqual(o.upstream.connectionLog[0]!.alpnOffered, ['dot']);
   });
 
+  it('reaches a server that refuses ALPN "dot" with a fatal alert by one handshake without, and remembers', async () => {
+    // alpnSelect refusing everything: the fake answers an offer of "dot" with no_application_protocol.
+    const o = await strictQuery(
+      { alpnSelect: () => undefined },
+      { pins: [pki.ca.pin], authName: 'dot.test' },
+    );
+    assert.equal(o.rcode, 'NOERROR');
+    assert.equal(o.upstream.queries.length, 1);
+    const offers = o.upstream.connectionLog.map((c) => c.alpnOffered);
+    assert.deepEqual(offers[0], ['dot'], 'the first handshake offers "dot"');
+    assert.ok(offers.length >= 2, `${offers.length} connections`);
+    assert.ok(
+      offers.slice(1).every((offer) => offer.length === 0),
+      `after the alert no handshake offers ALPN: ${JSON.stringify(offers)}`,
+    );
+    assert.match(o.log, /refuses ALPN dot; connecting without ALPN/);
+  });
+
   it('accepts a pin-only upstream with a self-signed certificate', async () => {
     const o = await strictQuery(
       { cert: pki.selfSigned.cert, key: pki.selfSigned.key },
