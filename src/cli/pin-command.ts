@@ -16,7 +16,7 @@ import { selfSignedPaths } from '../server/self-signed-paths.js';
 import { ConfigError, ConnectError, ConnectTimeoutError, describeCause } from '../errors.js';
 import { presentedChain } from '../upstream/spki-pin.js';
 import { nameMismatch } from '../upstream/cert-name.js';
-import { refusedAlpn } from '../upstream/tls-connect.js';
+import { connectCauseCode, refusedAlpn } from '../upstream/tls-connect.js';
 import { isIpLiteral } from '../util/ip-literal.js';
 import { buildReport, formatJson, formatText, type PinReport, type TlsFacts } from './pin-output.js';
 
@@ -155,10 +155,6 @@ function handshakeOnce(a: Attempt, alpn: readonly string[] | undefined): Promise
   });
 }
 
-function causeCode(err: unknown): unknown {
-  return err instanceof ConnectError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
-}
-
 /** ALPN "dot" first; a server that rejects unknown ALPN values with a fatal alert gets one retry without. */
 async function handshake(a: Attempt): Promise<Handshake> {
   try {
@@ -198,7 +194,7 @@ async function fromServer(target: PinTarget, timeoutMs: number): Promise<PinRepo
       return buildReport(display, chain, facts);
     } catch (err) {
       lastError = err;
-      if (!NEXT_ADDRESS.has(String(causeCode(err)))) break;
+      if (!NEXT_ADDRESS.has(String(connectCauseCode(err)))) break;
     }
   }
   throw lastError;

@@ -54,6 +54,11 @@ function checkName(target: string, socket: TLSSocket, name: string, peer: Detail
     fail(target, reasonOf(code), `certificate for ${name} not accepted (${code})`);
   }
   // Node's verdict covers the chain only: tls-connect.ts turns its name check off.
+  requireName(target, name, peer);
+}
+
+/** Fails unless the certificate is for `name` (cert-name.ts), saying what it is for. */
+function requireName(target: string, name: string, peer: DetailedPeerCertificate): void {
   const mismatch = nameMismatch(name, peer.raw);
   if (mismatch !== undefined)
     fail(target, 'name-mismatch', `the certificate is not for ${name}: ${mismatch}`);
@@ -83,9 +88,7 @@ function pinAnchored(
 ): AuthInfo {
   const pins = checkPins(peer, spec.pins);
   if (!pins.matched) throw new PinMismatchError(target, pins.seenPins);
-  const mismatch = spec.authName === undefined ? undefined : nameMismatch(spec.authName, peer.raw);
-  if (mismatch !== undefined)
-    fail(target, 'name-mismatch', `the certificate is not for ${spec.authName ?? ''}: ${mismatch}`);
+  if (spec.authName !== undefined) requireName(target, spec.authName, peer);
   return {
     authenticated: true,
     method: spec.authName === undefined ? 'pin' : 'pin+name',

@@ -36,10 +36,12 @@ export interface TlsConnectOptions {
  * on the path only costs the offer, and the peer is authenticated as before.
  */
 export function refusedAlpn(err: unknown): boolean {
-  return (
-    err instanceof ConnectError &&
-    (err.cause as { code?: unknown } | undefined)?.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL'
-  );
+  return connectCauseCode(err) === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL';
+}
+
+/** The code (ECONNREFUSED, ERR_SSL_...) of what made a connection fail, if it is a ConnectError. */
+export function connectCauseCode(err: unknown): unknown {
+  return err instanceof ConnectError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
 }
 
 export interface AuthenticatedSocket {
