@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { describeCause } from '../errors.js';
 import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
-import { handleQuery, type QueryContext } from './query-handler.js';
+import { handleQuery, type QueryContext, type Replier } from './query-handler.js';
 
 export interface TcpLimits {
   /** @default 256 */
@@ -149,16 +149,21 @@ export class StreamClient {
     this.#inFlight++;
     if (this.#options.load !== undefined) this.#options.load.inFlight++;
     try {
-      handleQuery(frame, this.#options.transport, this.#ctx, (answer) => {
-        const { finish } = this.#options;
-        this.#write(answer === undefined || finish === undefined ? answer : finish(answer, frame));
-        this.#settled();
-      });
+      handleQuery(frame, this.#options.transport, this.#ctx, this.#replier);
     } catch (err) {
       this.#ctx.logger.error(`failed to answer a ${this.#label} query`, { cause: describeCause(err) });
       this.#settled();
     }
   }
+
+  /** The connection's one replier (query-handler.ts): no closure per query. */
+  readonly #replier: Replier = {
+    replied: (answer, frame) => {
+      const { finish } = this.#options;
+      this.#write(answer === undefined || finish === undefined ? answer : finish(answer, frame));
+      this.#settled();
+    },
+  };
 
   #settled(): void {
     this.#inFlight--;

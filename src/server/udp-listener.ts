@@ -1,7 +1,7 @@
 /** The UDP side of a listen address: one datagram in, one answer out, truncated to the client's size. */
 import { createSocket, type Socket } from 'node:dgram';
 import { describeCause } from '../errors.js';
-import { handleQuery, type QueryContext } from './query-handler.js';
+import { handleQuery, type QueryContext, type Replier } from './query-handler.js';
 import { listenError } from './listen-errors.js';
 import { isV6Address } from '../util/ip-literal.js';
 
@@ -81,14 +81,19 @@ export class UdpListener {
     return this.#socket.getRecvBufferSize();
   }
 
+  /** The listener's one replier: each answer goes back to the port and address its query came from. */
+  readonly #replier: Replier = {
+    replied: (answer, _raw, port, address) => {
+      if (answer !== undefined) this.#send(answer, port, address);
+      this.#done();
+    },
+  };
+
   #onMessage(msg: Buffer, address: string, port: number): void {
     if (this.#closing) return;
     this.#inFlight++;
     try {
-      handleQuery(msg, 'udp', this.#ctx, (answer) => {
-        if (answer !== undefined) this.#send(answer, port, address);
-        this.#done();
-      });
+      handleQuery(msg, 'udp', this.#ctx, this.#replier, port, address);
     } catch (err) {
       this.#failed(err);
     }
