@@ -44,6 +44,8 @@ export function copyBytes(
   end: number,
 ): number {
   const n = end - start;
+  // Nothing to copy (an OPT record last in its message, the usual case, leaves no tail): no view, no call.
+  if (n === 0) return 0;
   const from =
     start === 0 && n === source.length
       ? source

@@ -124,32 +124,60 @@ function scratchKey(type: number, qclass: number): string {
 }
 
 /**
- * A question whose key is made when first read. An answer's question is matched to its query's by bytes
+ * A parsed message, and its question too: `question` is the message itself (or undefined without one),
+ * so a parse makes one object, not two. Parsing runs for every query and every answer, and a query's
+ * parse lives until its answer: the second object was about 70 bytes of each, and under load the young
+ * generation's collector copies, then promotes, what a query in flight holds.
+ *
+ * The key is made when first read for answers: an answer's question is matched to its query's by bytes
  * (question-match.ts), so the key string (about half of what parsing an answer cost) is made only for what
  * asks for it; a query's key is always wanted (cache, routing) and made at once.
  */
-class WireQuestion implements Question {
+class WireMessage implements ParsedMessage, Question {
+  readonly id: number;
+  readonly length: number;
+  readonly opt: OptRecord | undefined;
+  readonly ancount: number;
+  readonly nscount: number;
+  readonly arcount: number;
   readonly start: number;
   readonly end: number;
   readonly type: number;
   readonly qclass: number;
+  readonly #hasQuestion: boolean;
   #key: string | undefined;
   readonly #buf: Buffer | undefined;
 
+  /** Without a question (`hasQuestion` false), `end` is the header's end and type and class are 0. */
   constructor(
     buf: Buffer,
-    start: number,
+    ancount: number,
+    nscount: number,
+    arcount: number,
+    opt: OptRecord | undefined,
+    hasQuestion: boolean,
     end: number,
     type: number,
     qclass: number,
     key: string | undefined,
   ) {
-    this.start = start;
+    this.id = u16(buf, 0);
+    this.length = buf.length;
+    this.opt = opt;
+    this.ancount = ancount;
+    this.nscount = nscount;
+    this.arcount = arcount;
+    this.#hasQuestion = hasQuestion;
+    this.start = HEADER_LENGTH;
     this.end = end;
     this.type = type;
     this.qclass = qclass;
     this.#key = key;
-    this.#buf = key === undefined ? buf : undefined;
+    this.#buf = key === undefined && hasQuestion ? buf : undefined;
+  }
+
+  get question(): Question | undefined {
+    return this.#hasQuestion ? this : undefined;
   }
 
   get key(): string {
@@ -159,21 +187,6 @@ class WireQuestion implements Question {
     }
     return this.#key;
   }
-}
-
-function readQuestion(buf: Buffer, offset: number, keyed: boolean): Question {
-  const nameEnd = readName(buf, offset, keyed);
-  if (nameEnd + 4 > buf.length) throw new MalformedMessageError('question runs past the end');
-  const type = u16(buf, nameEnd);
-  const qclass = u16(buf, nameEnd + 2);
-  return new WireQuestion(
-    buf,
-    offset,
-    nameEnd + 4,
-    type,
-    qclass,
-    keyed ? scratchKey(type, qclass) : undefined,
-  );
 }
 
 /** Walks every record; returns where they end and the OPT record if there is one, rejecting anything out of bounds. */
@@ -206,7 +219,7 @@ function readRecords(
 
 /**
  * Parses a whole message strictly: every count honoured, every byte accounted for, no trailing garbage.
- * `keyed: false` leaves the question's key to be made when first read (answers: see WireQuestion).
+ * `keyed: false` leaves the question's key to be made when first read (answers: see WireMessage).
  */
 export function parseMessage(buf: Buffer, keyed = true): ParsedMessage {
   if (buf.length < HEADER_LENGTH) throw new MalformedMessageError('shorter than a header');
@@ -215,18 +228,21 @@ export function parseMessage(buf: Buffer, keyed = true): ParsedMessage {
   const nscount = u16(buf, 8);
   const arcount = u16(buf, 10);
   if (qdcount > 1) throw new MalformedMessageError('more than one question');
-  const question = qdcount === 1 ? readQuestion(buf, HEADER_LENGTH, keyed) : undefined;
-  const records = readRecords(buf, question?.end ?? HEADER_LENGTH, ancount, nscount, arcount);
+  let qEnd = HEADER_LENGTH;
+  let type = 0;
+  let qclass = 0;
+  let key: string | undefined;
+  if (qdcount === 1) {
+    const nameEnd = readName(buf, HEADER_LENGTH, keyed);
+    if (nameEnd + 4 > buf.length) throw new MalformedMessageError('question runs past the end');
+    type = u16(buf, nameEnd);
+    qclass = u16(buf, nameEnd + 2);
+    qEnd = nameEnd + 4;
+    if (keyed) key = scratchKey(type, qclass);
+  }
+  const records = readRecords(buf, qEnd, ancount, nscount, arcount);
   if (records.end !== buf.length) throw new MalformedMessageError('trailing bytes after the last record');
-  return {
-    id: u16(buf, 0),
-    length: buf.length,
-    question,
-    opt: records.opt,
-    ancount,
-    nscount,
-    arcount,
-  };
+  return new WireMessage(buf, ancount, nscount, arcount, records.opt, qdcount === 1, qEnd, type, qclass, key);
 }
 
 /** The UDP payload size a client accepts: its EDNS(0) size, never below 512 (RFC 6891 sec. 6.2.5). */
