@@ -14,21 +14,23 @@ import { randomFillSync } from 'node:crypto';
 import { sameQuestion } from '../dns/question-match.js';
 import type { Question } from '../dns/wire.js';
 
-/**
- * What an answer is matched against: the client's query and its parsed question (what we sent carries
- * the same question at the same offsets; the client's bytes are kept for the query's life anyway).
- */
-export interface SentQuery {
-  readonly query: Uint8Array;
-  readonly question: Question | undefined;
-}
-
 const ID_BATCH = 512;
 
-export class InFlightTable<E extends SentQuery> {
+/**
+ * One connection's queries in flight. Per slot: the waiting entry (the attempt's sink), the client's query
+ * and its parsed question (what we sent carries the same question at the same offsets; the client's bytes
+ * are kept for the query's life anyway), when it was sent and whether the connection had carried a query
+ * before. In arrays, not an object per query: under load the queries in flight are most of what the young
+ * generation's collector copies (about 1 KB of objects a query, hundreds in flight at the maximum).
+ */
+export class InFlightTable<E> {
   /** Message ID -> slot index + 1 (0: not in flight). */
   readonly #slotOfId = new Uint16Array(65536);
   readonly #entries: (E | undefined)[] = [];
+  readonly #queries: (Uint8Array | undefined)[] = [];
+  readonly #questions: (Question | undefined)[] = [];
+  #sentAt = new Float64Array(16);
+  #reused = new Uint8Array(16);
   readonly #idOfSlot: number[] = [];
   readonly #free: number[] = [];
   #size = 0;
@@ -52,12 +54,30 @@ export class InFlightTable<E extends SentQuery> {
   }
 
   /** `id` must not be in flight (allocateId() gives such IDs). */
-  add(id: number, entry: E): void {
+  add(
+    id: number,
+    entry: E,
+    query: Uint8Array,
+    question: Question | undefined,
+    sentAt: number,
+    reused: boolean,
+  ): void {
     const slot = this.#free.pop() ?? this.#entries.length;
+    if (slot >= this.#sentAt.length) this.#grow();
     this.#entries[slot] = entry;
+    this.#queries[slot] = query;
+    this.#questions[slot] = question;
+    this.#sentAt[slot] = sentAt;
+    this.#reused[slot] = reused ? 1 : 0;
     this.#idOfSlot[slot] = id;
     this.#slotOfId[id] = slot + 1;
     this.#size++;
+  }
+
+  /** When the query with `id` was sent, or NaN if none is in flight. */
+  sentAt(id: number): number {
+    const slot = (this.#slotOfId[id] ?? 0) - 1;
+    return slot < 0 ? NaN : (this.#sentAt[slot] ?? NaN);
   }
 
   /**
@@ -70,8 +90,10 @@ export class InFlightTable<E extends SentQuery> {
     if (entry === undefined) return undefined;
     // An answer without a question (a FORMERR, say) can only be matched by ID.
     if (question !== undefined) {
-      const asked = entry.question;
-      if (asked === undefined || !sameQuestion(answer, question, entry.query, asked)) return undefined;
+      const asked = this.#questions[slot];
+      const query = this.#queries[slot];
+      if (asked === undefined || query === undefined || !sameQuestion(answer, question, query, asked))
+        return undefined;
     }
     this.#release(id, slot);
     return entry;
@@ -85,21 +107,44 @@ export class InFlightTable<E extends SentQuery> {
     return entry;
   }
 
-  /** Empties the table; returns what was in it. */
-  drain(): E[] {
-    const out: E[] = [];
+  /** Removes every entry `pick` chooses, then calls `visit` with each and when it was sent. */
+  removeWhere(pick: (entry: E) => boolean, visit: (entry: E, sentAt: number) => void): void {
+    const picked: [E, number][] = [];
+    for (let slot = 0; slot < this.#entries.length; slot++) {
+      const entry = this.#entries[slot];
+      if (entry === undefined || !pick(entry)) continue;
+      picked.push([entry, this.#sentAt[slot] ?? 0]);
+      this.#release(this.#idOfSlot[slot] ?? 0, slot);
+    }
+    for (const [entry, sentAt] of picked) visit(entry, sentAt);
+  }
+
+  /** Empties the table; returns what was in it, each with whether its connection had been used before. */
+  drain(): { entry: E; reused: boolean }[] {
+    const out: { entry: E; reused: boolean }[] = [];
     for (let slot = 0; slot < this.#entries.length; slot++) {
       const entry = this.#entries[slot];
       if (entry === undefined) continue;
-      out.push(entry);
+      out.push({ entry, reused: this.#reused[slot] === 1 });
       this.#release(this.#idOfSlot[slot] ?? 0, slot);
     }
     return out;
   }
 
+  #grow(): void {
+    const sentAt = new Float64Array(this.#sentAt.length * 2);
+    sentAt.set(this.#sentAt);
+    this.#sentAt = sentAt;
+    const reused = new Uint8Array(this.#reused.length * 2);
+    reused.set(this.#reused);
+    this.#reused = reused;
+  }
+
   #release(id: number, slot: number): void {
     this.#slotOfId[id] = 0;
     this.#entries[slot] = undefined;
+    this.#queries[slot] = undefined;
+    this.#questions[slot] = undefined;
     this.#free.push(slot);
     this.#size--;
   }

@@ -18,10 +18,11 @@ import type { Logger } from '../util/logger.js';
 import { FirstAnswerNudge } from './first-answer-nudge.js';
 import { InFlightTable } from './in-flight-table.js';
 import { countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
-import { WaitingQuery } from './waiting-query.js';
 import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
 
 export type ConnectionState = 'open' | 'draining' | 'closed';
+
+const isAborted = (sink: AttemptSink): boolean => sink.aborted;
 
 /**
  * The stall timer is the backstop for deadlines longer than the stall limit: when both are equal (the
@@ -65,7 +66,7 @@ export interface StreamConnectionOptions {
 export class StreamConnection {
   readonly #socket: Duplex;
   readonly #options: StreamConnectionOptions;
-  readonly #table = new InFlightTable<WaitingQuery>();
+  readonly #table = new InFlightTable<AttemptSink>();
   readonly #decoder = new FrameDecoder();
   readonly #timer: ActivityTimer;
   readonly #closed = deferred<undefined>();
@@ -158,9 +159,8 @@ export class StreamConnection {
     this.#nudge.sent(wire, !reused);
     if (reused && this.#options.stats !== undefined) this.#options.stats.counters.connectionsReused++;
     const sentAt = this.#options.clock.now();
-    const entry = new WaitingQuery(query, msg.question, id, sentAt, reused, sink, this.#abandon);
-    sink.addEventListener('abort', entry, { once: true });
-    this.#table.add(id, entry);
+    sink.addEventListener('abort', this.#abandonAborted, { once: true });
+    this.#table.add(id, sink, query, msg.question, sentAt, reused);
     this.#queriesSent++;
     this.#timer.touch(sentAt);
     // Turning busy may shorten the limit (stall instead of idle): see util/activity-timer.ts.
@@ -168,13 +168,22 @@ export class StreamConnection {
     this.#enqueue(wire);
   }
 
-  /** A query's attempt ran out of time: it leaves the table, and its sink learns why. */
-  readonly #abandon = (entry: WaitingQuery): void => {
-    if (this.#table.remove(entry.id) === undefined) return;
+  /**
+   * A query's attempt ran out of time: it leaves the table, and its sink learns why. One listener for the
+   * connection, not one per query: it takes whatever in the table has been aborted (deadlines expire one
+   * at a time, so usually just the one that called).
+   */
+  readonly #abandonAborted = {
+    handleEvent: (): void => {
+      this.#table.removeWhere(isAborted, this.#abandon);
+    },
+  };
+
+  readonly #abandon = (sink: AttemptSink, sentAt: number): void => {
     const counters = this.#options.stats?.counters;
     if (counters !== undefined) counters.timeouts++;
-    entry.sink.failed(new QueryTimeoutError(`no answer from ${this.#options.target} in time`));
-    this.#onAbandoned(entry.sentAt);
+    sink.failed(new QueryTimeoutError(`no answer from ${this.#options.target} in time`));
+    this.#onAbandoned(sentAt);
     this.#options.events?.settled?.();
   };
 
@@ -244,8 +253,9 @@ export class StreamConnection {
       );
       return;
     }
-    const entry = isResponse(frame) ? this.#table.take(msg.id, frame, msg.question) : undefined;
-    if (entry === undefined) {
+    const sentAt = this.#table.sentAt(msg.id);
+    const sink = isResponse(frame) ? this.#table.take(msg.id, frame, msg.question) : undefined;
+    if (sink === undefined) {
       this.#onUnmatched(msg);
       return;
     }
@@ -255,13 +265,13 @@ export class StreamConnection {
     this.#timer.touch(this.#lastAnswerAt);
     if (stats !== undefined) {
       stats.counters.answers++;
-      stats.rtt.add(this.#lastAnswerAt - entry.sentAt);
+      stats.rtt.add(this.#lastAnswerAt - sentAt);
       stats.counters.lastAnswerAt = this.#lastAnswerAt;
       if (isPadded(msg)) stats.counters.paddedAnswers++;
     }
     this.#noteKeepalive(frame, msg);
-    entry.sink.removeEventListener('abort', entry);
-    entry.sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
+    sink.removeEventListener('abort', this.#abandonAborted);
+    sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
     if (this.#table.size === 0) {
       if (this.#state === 'draining') this.#endGracefully();
       else this.#timer.fireBy(this.#idleMs());
@@ -332,10 +342,10 @@ export class StreamConnection {
     this.#state = 'closed';
     const cause = err ?? new Error('the connection closed');
     const counters = this.#options.stats?.counters;
-    for (const entry of this.#table.drain()) {
+    for (const { entry: sink, reused } of this.#table.drain()) {
       if (counters !== undefined) counters.failures++;
-      entry.sink.removeEventListener('abort', entry);
-      entry.sink.failed(new ConnectionClosedError(this.#options.target, entry.reused, cause));
+      sink.removeEventListener('abort', this.#abandonAborted);
+      sink.failed(new ConnectionClosedError(this.#options.target, reused, cause));
     }
     this.#socket.destroy();
     this.#finish(err);

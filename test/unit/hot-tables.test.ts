@@ -21,54 +21,83 @@ const answerTo = (name: string, type = 'A'): [Buffer, Question | undefined] => {
 };
 
 describe('InFlightTable', () => {
+  /** Adds the query for `name` under a fresh ID; returns the ID. */
+  const addQuery = <E>(
+    table: InFlightTable<E>,
+    entry: E,
+    name: string,
+    sentAt = 0,
+    reused = false,
+  ): number => {
+    const id = table.allocateId();
+    const { query, question } = sent(name);
+    table.add(id, entry, query, question, sentAt, reused);
+    return id;
+  };
+
   it('matches an answer by ID and question, and never hands out an ID in flight', () => {
-    const table = new InFlightTable<{ query: Buffer; question: Question | undefined; n: number }>();
+    const table = new InFlightTable<{ n: number }>();
     const ids: number[] = [];
     for (let n = 0; n < 3000; n++) {
-      const id = table.allocateId();
+      const id = addQuery(table, { n }, `q${n}.example`, n);
       assert.ok(!ids.includes(id), `ID ${id} handed out twice while in flight`);
       ids.push(id);
-      table.add(id, { ...sent(`q${n}.example`), n });
     }
     assert.equal(table.size, 3000);
     const first = ids[0]!;
+    assert.equal(table.sentAt(ids[2999]!), 2999, 'each slot keeps its own sent time');
     assert.equal(table.take(first, ...answerTo('q1.example')), undefined, 'the question must match');
     assert.equal(table.take(first, ...answerTo('q0.example', 'AAAA')), undefined, 'the type must match');
     assert.equal(table.size, 3000);
     assert.equal(table.take(first, ...answerTo('Q0.EXAMPLE'))?.n, 0, 'names match case-insensitively');
     assert.equal(table.take(first, ...answerTo('q0.example')), undefined, 'taken once');
+    assert.ok(Number.isNaN(table.sentAt(first)), 'no sent time once taken');
     assert.equal(table.size, 2999);
   });
 
   it('matches by ID alone when the answer has no question, and reuses freed slots', () => {
-    const table = new InFlightTable<{ query: Buffer; question: Question | undefined; name: string }>();
-    const a = table.allocateId();
-    table.add(a, { ...sent('a.example'), name: 'a' });
+    const table = new InFlightTable<{ name: string }>();
+    const a = addQuery(table, { name: 'a' }, 'a.example');
     assert.equal(table.take(a, Buffer.alloc(12), undefined)?.name, 'a');
     for (let round = 0; round < 1000; round++) {
-      const id = table.allocateId();
-      table.add(id, { ...sent(`r${round}.example`), name: `r${round}` });
+      const id = addQuery(table, { name: `r${round}` }, `r${round}.example`, round);
+      assert.equal(table.sentAt(id), round, 'a reused slot has the new sent time');
       assert.equal(table.remove(id)?.name, `r${round}`);
       assert.equal(table.remove(id), undefined);
     }
     assert.equal(table.size, 0);
   });
 
-  it('drains everything in flight and is empty after', () => {
-    const table = new InFlightTable<{ query: Buffer; question: Question | undefined; name: string }>();
+  it('removes the entries a predicate picks, and hands each out with its sent time', () => {
+    const table = new InFlightTable<{ name: string; aborted: boolean }>();
+    const entries = ['a', 'b', 'c', 'd'].map((name, i) => ({ name, aborted: i % 2 === 1 }));
+    const ids = entries.map((e, i) => addQuery(table, e, `${e.name}.example`, 100 + i));
+    const seen: string[] = [];
+    table.removeWhere(
+      (e) => e.aborted,
+      (e, sentAt) => {
+        seen.push(`${e.name}@${sentAt}`);
+        // What a visit does (fail the attempt, which may send it again) may add to the table meanwhile.
+        addQuery(table, { name: `${e.name}2`, aborted: false }, `${e.name}2.example`);
+      },
+    );
+    assert.deepEqual(seen, ['b@101', 'd@103']);
+    assert.equal(table.size, 4);
+    assert.equal(table.take(ids[1]!, ...answerTo('b.example')), undefined, 'removed');
+    assert.equal(table.take(ids[2]!, ...answerTo('c.example'))?.name, 'c', 'left alone');
+  });
+
+  it('drains everything in flight, with whether each was sent on a used connection', () => {
+    const table = new InFlightTable<{ name: string }>();
     const names = ['a', 'b', 'c', 'd'];
-    const ids = names.map((name) => {
-      const id = table.allocateId();
-      table.add(id, { ...sent(`${name}.example`), name });
-      return id;
-    });
+    const ids = names.map((name, i) => addQuery(table, { name }, `${name}.example`, 0, i >= 2));
     table.remove(ids[1]!);
     assert.deepEqual(
       table
         .drain()
-        .map((e) => e.name)
+        .map(({ entry, reused }) => `${entry.name}:${String(reused)}`)
         .sort(),
-      ['a', 'c', 'd'],
+      ['a:false', 'c:true', 'd:true'],
     );
     assert.equal(table.size, 0);
     assert.equal(table.take(ids[0]!, ...answerTo('a.example')), undefined);
