@@ -22,8 +22,8 @@ export interface Job {
   readonly generation: number;
   /** Clock milliseconds: the end-to-end deadline. */
   readonly deadline: number;
-  /** Upstreams in the order to try; a requeued one is appended. */
-  readonly candidates: Entry[];
+  /** Upstreams in the order to try; a requeued one is appended (to a copy: the list may be shared). */
+  candidates: readonly Entry[];
   next: number;
   errors: Error[] | undefined;
   requeued: Entry[] | undefined;

@@ -251,7 +251,7 @@ export class Resolver {
     // up to twice per upstream (the new connection may be closed by the same server limit in turn).
     if (error instanceof ConnectionClosedError && error.reused && requeues(job, entry) < MAX_REQUEUES) {
       (job.requeued ??= []).push(entry);
-      job.candidates.push(entry);
+      job.candidates = [...job.candidates, entry];
     }
     this.#next(job);
   };
@@ -302,10 +302,10 @@ export class Resolver {
   }
 
   /** Upstreams to try, in order: usable ones, a due probe, or (all backing off) the least bad one. */
-  #candidates(now: number, pool: readonly Entry[]): Entry[] {
+  #candidates(now: number, pool: readonly Entry[]): readonly Entry[] {
     const entries = withRoute(pool, this.#options.router);
     const start = attemptStart(this.#options.strategy, entries.length, this.#turn++);
-    const out = usableInOrder(entries, start, now);
+    const out = usableInOrder(entries, start, now, entries === this.#entries);
     if (out.length > 0) return out;
     // Nothing usable, but a probe is out: ride along rather than fail while it is. An upstream that lives
     // answers them all; a dead one fails them with the probe (a refused connect at once). Failing them

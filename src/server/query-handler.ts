@@ -57,6 +57,9 @@ export interface QueryContext {
  * bytes a query, kept alive while the query waited on the upstream.
  */
 export interface Replier {
+  /** The listener's transport and context: the same for all its queries, so held here, not per query. */
+  readonly transport: ClientTransport;
+  readonly ctx: QueryContext;
   /** `answer` undefined: send nothing. `port` and `address` are what the listener passed with `raw`. */
   replied(answer: Buffer | undefined, raw: Buffer, port: number, address: string): void;
 }
@@ -65,14 +68,8 @@ export interface Replier {
  * Calls `replier` once with the answer to send back, or undefined to send nothing (no readable header, or
  * not a query). Synchronously for what is answered here or from the cache.
  */
-export function handleQuery(
-  raw: Buffer,
-  transport: ClientTransport,
-  ctx: QueryContext,
-  replier: Replier,
-  port = 0,
-  address = '',
-): void {
+export function handleQuery(raw: Buffer, replier: Replier, port = 0, address = ''): void {
+  const { transport, ctx } = replier;
   ctx.counters.queries[transport]++;
   // Without a header there is no ID to answer to; a message with QR=1 is an answer, and answering answers loops.
   if (raw.length < HEADER_LENGTH || isResponse(raw)) {
@@ -101,7 +98,7 @@ export function handleQuery(
     replier.replied(errorAnswer(raw, msg, RCODE.FORMERR), raw, port, address);
     return;
   }
-  const answered = new ClientQuery(raw, msg, transport, ctx, replier, port, address);
+  const answered = new ClientQuery(raw, msg, replier, port, address);
   if (ctx.cache !== undefined) ctx.cache.dispatch(raw, msg, answered);
   else ctx.resolver.dispatch(raw, msg, answered);
 }
@@ -111,15 +108,13 @@ class ClientQuery {
   constructor(
     readonly raw: Buffer,
     readonly msg: ParsedMessage,
-    readonly transport: ClientTransport,
-    readonly ctx: QueryContext,
     readonly replier: Replier,
     readonly port: number,
     readonly address: string,
   ) {}
 
   resolved(result: ResolveResult): void {
-    const { ctx, transport } = this;
+    const { ctx, transport } = this.replier;
     countAnswer(ctx.counters, result);
     if (ctx.logger.enabled('debug'))
       ctx.logger.debug('answered', {

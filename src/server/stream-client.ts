@@ -91,12 +91,23 @@ export class StreamClient {
   #corked = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #frameStartedAt = 0;
+  /** The connection's one replier (query-handler.ts): no closure per query. */
+  readonly #replier: Replier;
 
   constructor(socket: Socket, ctx: QueryContext, options: StreamClientOptions) {
     this.#socket = socket;
     this.#ctx = ctx;
     this.#limits = options.limits;
     this.#options = options;
+    this.#replier = {
+      transport: options.transport,
+      ctx,
+      replied: (answer, frame) => {
+        const { finish } = options;
+        this.#write(answer === undefined || finish === undefined ? answer : finish(answer, frame));
+        this.#settled();
+      },
+    };
     this.#label = options.transport.toUpperCase();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
@@ -149,21 +160,12 @@ export class StreamClient {
     this.#inFlight++;
     if (this.#options.load !== undefined) this.#options.load.inFlight++;
     try {
-      handleQuery(frame, this.#options.transport, this.#ctx, this.#replier);
+      handleQuery(frame, this.#replier);
     } catch (err) {
       this.#ctx.logger.error(`failed to answer a ${this.#label} query`, { cause: describeCause(err) });
       this.#settled();
     }
   }
-
-  /** The connection's one replier (query-handler.ts): no closure per query. */
-  readonly #replier: Replier = {
-    replied: (answer, frame) => {
-      const { finish } = this.#options;
-      this.#write(answer === undefined || finish === undefined ? answer : finish(answer, frame));
-      this.#settled();
-    },
-  };
 
   #settled(): void {
     this.#inFlight--;

@@ -40,6 +40,14 @@ export class UdpListener {
   private constructor(socket: Socket, ctx: QueryContext) {
     this.#socket = socket;
     this.#ctx = ctx;
+    this.#replier = {
+      transport: 'udp',
+      ctx,
+      replied: (answer, _raw, port, address) => {
+        if (answer !== undefined) this.#send(answer, port, address);
+        this.#done();
+      },
+    };
     socket.on('message', (msg, rinfo) => {
       this.#onMessage(msg, rinfo.address, rinfo.port);
     });
@@ -82,18 +90,13 @@ export class UdpListener {
   }
 
   /** The listener's one replier: each answer goes back to the port and address its query came from. */
-  readonly #replier: Replier = {
-    replied: (answer, _raw, port, address) => {
-      if (answer !== undefined) this.#send(answer, port, address);
-      this.#done();
-    },
-  };
+  readonly #replier: Replier;
 
   #onMessage(msg: Buffer, address: string, port: number): void {
     if (this.#closing) return;
     this.#inFlight++;
     try {
-      handleQuery(msg, 'udp', this.#ctx, this.#replier, port, address);
+      handleQuery(msg, this.#replier, port, address);
     } catch (err) {
       this.#failed(err);
     }
