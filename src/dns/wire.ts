@@ -31,7 +31,6 @@ export interface Question {
 
 export interface ParsedMessage {
   readonly id: number;
-  readonly length: number;
   readonly question: Question | undefined;
   readonly opt: OptRecord | undefined;
   readonly ancount: number;
@@ -135,16 +134,14 @@ function scratchKey(type: number, qclass: number): string {
  */
 class WireMessage implements ParsedMessage, Question {
   readonly id: number;
-  readonly length: number;
   readonly opt: OptRecord | undefined;
   readonly ancount: number;
   readonly nscount: number;
   readonly arcount: number;
-  readonly start: number;
+  /** Just past QCLASS; HEADER_LENGTH when there is no question (a question takes at least 5 octets). */
   readonly end: number;
   readonly type: number;
   readonly qclass: number;
-  readonly #hasQuestion: boolean;
   #key: string | undefined;
   readonly #buf: Buffer | undefined;
 
@@ -162,14 +159,11 @@ class WireMessage implements ParsedMessage, Question {
     key: string | undefined,
   ) {
     this.id = u16(buf, 0);
-    this.length = buf.length;
     this.opt = opt;
     this.ancount = ancount;
     this.nscount = nscount;
     this.arcount = arcount;
-    this.#hasQuestion = hasQuestion;
-    this.start = HEADER_LENGTH;
-    this.end = end;
+    this.end = hasQuestion ? end : HEADER_LENGTH;
     this.type = type;
     this.qclass = qclass;
     this.#key = key;
@@ -177,7 +171,12 @@ class WireMessage implements ParsedMessage, Question {
   }
 
   get question(): Question | undefined {
-    return this.#hasQuestion ? this : undefined;
+    return this.end > HEADER_LENGTH ? this : undefined;
+  }
+
+  /** The question follows the header (RFC 1035 sec. 4.1.1): a constant, not a field of every message. */
+  get start(): number {
+    return HEADER_LENGTH;
   }
 
   get key(): string {

@@ -235,11 +235,13 @@ export class StreamConnection {
   }
 
   #onData(chunk: Buffer): void {
-    for (const frame of this.#decoder.push(chunk)) {
-      if (this.#state === 'closed') return;
-      this.#onFrame(frame);
-    }
+    this.#decoder.each(chunk, this.#onFrameIfOpen);
   }
+
+  /** Frames after a garbage one (which closes the connection) are not read. */
+  readonly #onFrameIfOpen = (frame: Buffer): void => {
+    if (this.#state !== 'closed') this.#onFrame(frame);
+  };
 
   #onFrame(frame: Buffer): void {
     let msg: ParsedMessage;

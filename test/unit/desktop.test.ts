@@ -232,7 +232,7 @@ describe('localZoneAnswer', () => {
       ['10.in-addr.arpa', 'nobody.invalid', 1, 3600, 1200, 604800, 10800],
     );
     assert.equal(decoded.additionals?.[0]?.type, 'OPT');
-    assert.equal(parseMessage(answer).length, answer.length, 'well-formed to the last byte');
+    assert.doesNotThrow(() => parseMessage(answer), 'well-formed to the last byte (a strict parse)');
   });
 
   it('answers the SOA at the apex, and NODATA for other types there', () => {
@@ -251,7 +251,7 @@ describe('localZoneAnswer', () => {
     const ask = (name: string, type: string) => {
       const query = buildQuery(name, type, { id: 7, edns: true });
       const answer = localZoneAnswer(query, parseMessage(query), 'localhost');
-      assert.equal(parseMessage(answer).length, answer.length, 'well-formed to the last byte');
+      assert.doesNotThrow(() => parseMessage(answer), 'well-formed to the last byte (a strict parse)');
       return parseAnswer(answer);
     };
     const a = ask('localhost', 'A');
