@@ -1,4 +1,8 @@
-/** Which upstreams one query tries, and in what order: pure functions over the resolver's entries. */
+/**
+ * Which upstreams one query tries, and in what order, from the resolver's entries. Functions of their
+ * arguments, but for two caches that change no result: a working list reused by every call, and the
+ * shared rotations.
+ */
 import { PRIVACY_LEVELS } from '../upstream/usage-profile.js';
 import type { Entry } from './attempt.js';
 import type { QueryRouter } from './query-router.js';
