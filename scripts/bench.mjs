@@ -63,9 +63,17 @@ const cfg = {
   reps: positive('reps', opt.reps, opt.short ? 1 : 3),
   cold: positive('cold', opt.cold, opt.short ? 3 : 5),
   upstreamThreads: positive('upstream-threads', opt['upstream-threads'], 1),
-  /** seconds of each step of the throughput search, and of the warm-up */
+  /** seconds of each step of the throughput search */
   searchSeconds: opt.short ? 1 : 3,
-  warmSeconds: opt.short ? 1 : 2,
+  /**
+   * The warm-up before the fixed rates: 10 s at 10,000 q/s, so that those phases measure a stub in its
+   * steady state. Node's JIT is still optimizing and deoptimizing dotstub's query path through the first
+   * 50-150k queries: four 5 s rounds at 10k on one process measured p99 1.51, 1.01, 0.92, 0.77 ms (the bare
+   * Node forwarder 0.6-0.8 throughout); after this warm-up, 0.78-1.01 (docs/bench-history.md). The C stubs
+   * and direct TLS get the same warm-up. --short keeps 1 s at 5,000 q/s.
+   */
+  warmSeconds: opt.short ? 1 : 10,
+  warmQps: opt.short ? 5000 : 10_000,
   /** [clients, outstanding] tried for maximum throughput (the best one is used for the measured run) */
   searchGrid: opt.short
     ? [
@@ -270,7 +278,12 @@ async function runTarget(ctx, tgt, rep) {
     // Direct DoT at a fixed rate uses one connection, as a stub would (dnsperf -c 1): with several, each carries
     // a few hundred q/s, where the loopback unbound's answers wait ~10 ms (see README, Benchmarks).
     const base = { clients: tgt.mode === 'dot' ? 1 : cfg.rateClients, outstanding: cfg.rateOutstanding };
-    await phase(ctx, tgt, port, pid, { ...base, file: ctx.files.warm, seconds: cfg.warmSeconds, qps: 5000 });
+    await phase(ctx, tgt, port, pid, {
+      ...base,
+      file: ctx.files.warm,
+      seconds: cfg.warmSeconds,
+      qps: cfg.warmQps,
+    });
     for (const rate of cfg.rates) {
       out[`r${rate}`] = await phase(ctx, tgt, port, pid, {
         ...base,
@@ -341,7 +354,7 @@ async function main() {
   const gen = async (key, lines) =>
     (files[key] = await writeQueryFile(join(workDir, `${key}.txt`), lines, `-${key}`));
   if (targets.length > 0) {
-    await gen('warm', cfg.warmSeconds * 5000 + 1000);
+    await gen('warm', cfg.warmSeconds * cfg.warmQps + 1000);
     for (const rate of cfg.rates) await gen(`r${rate}`, rate * cfg.duration + rate);
     for (const i of cfg.searchGrid.keys()) await gen(`s${i}`, cfg.searchSeconds * cfg.maxLinesPerSecond);
     await gen('max', cfg.duration * cfg.maxLinesPerSecond);
