@@ -67,10 +67,11 @@ const cfg = {
   searchSeconds: opt.short ? 1 : 3,
   /**
    * The warm-up before the fixed rates: 10 s at 10,000 q/s, so that those phases measure a stub in its
-   * steady state. Node's JIT is still optimizing and deoptimizing dotstub's query path through the first
-   * 50-150k queries: four 5 s rounds at 10k on one process measured p99 1.51, 1.01, 0.92, 0.77 ms (the bare
-   * Node forwarder 0.6-0.8 throughout); after this warm-up, 0.78-1.01 by hand, 0.87 and 1.47 in the first
-   * two full runs with it: dotstub keeps some tail of its own (docs/bench-history.md). The C stubs
+   * steady state: V8 is still optimizing dotstub's query path, and its cache fills (and starts evicting)
+   * within the first 100k queries. Alternating by hand, p99 at 10k after 2 s at 5,000 q/s: 1.07, 1.97, 2.11,
+   * 1.60 ms; after this warm-up: 0.69, 0.61, 1.05, 1.39 (the bare Node forwarder 0.6-0.8 either way); 0.87
+   * and 1.47 in the first two full runs with it: dotstub keeps some tail of its own (docs/bench-history.md,
+   * "The bench's own sampler"). The C stubs
    * and direct TLS get the same warm-up. --short keeps 1 s at 5,000 q/s.
    */
   warmSeconds: opt.short ? 1 : 10,
