@@ -69,10 +69,10 @@ const cfg = {
    * The warm-up before the fixed rates: 10 s at 10,000 q/s, so that those phases measure a stub in its
    * steady state: V8 is still optimizing dotstub's query path, and its cache fills (and starts evicting)
    * within the first 100k queries. Alternating by hand, p99 at 10k after 2 s at 5,000 q/s: 1.07, 1.97, 2.11,
-   * 1.60 ms; after this warm-up: 0.69, 0.61, 1.05, 1.39 (the bare Node forwarder 0.6-0.8 either way); 0.87
-   * and 1.47 in the first two full runs with it: dotstub keeps some tail of its own (docs/bench-history.md,
-   * "The bench's own sampler"). The C stubs
-   * and direct TLS get the same warm-up. --short keeps 1 s at 5,000 q/s.
+   * 1.60 ms; after this warm-up: 0.69, 0.61, 1.05, 1.39 (the bare Node forwarder 0.6-0.8 either way); 0.87,
+   * 1.47 and 1.34 in the first three full runs with it: dotstub keeps some tail of its own
+   * (docs/bench-history.md, "The bench's own sampler"). The C stubs and direct TLS get the same warm-up.
+   * --short keeps 1 s at 5,000 q/s.
    */
   warmSeconds: opt.short ? 1 : 10,
   warmQps: opt.short ? 5000 : 10_000,
@@ -165,7 +165,6 @@ function machine() {
   };
 }
 
-/** Samples the TLS connections `pid` holds to the upstream every 100 ms until stopped. */
 /**
  * The stub's TLS connections to the upstream over one phase, without touching it while it runs: listed at
  * the start and the end, and the ones opened in between counted by the namespace's TCP ActiveOpens (only the
