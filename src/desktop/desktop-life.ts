@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { describeCause } from '../errors.js';
 import type { QueryRouter, RouteDecision } from '../resolver/query-router.js';
 import type { Resolver } from '../resolver/resolver.js';
-import { SplitRoutes, type SplitRule } from '../resolver/split-routes.js';
+import { SplitRoutes, type SplitMatch, type SplitRule } from '../resolver/split-routes.js';
 import type { SharedUpstreamOptions } from '../upstream/create-upstream.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Clock } from '../util/clock.js';
@@ -124,7 +124,15 @@ export class DesktopLife implements QueryRouter {
   }
 
   route(name: string): RouteDecision | undefined {
-    const hit = this.#routes.matchNormalized(name);
+    return this.#decide(this.#routes.matchNormalized(name));
+  }
+
+  routeKey(key: string): RouteDecision | undefined {
+    return this.#decide(this.#routes.matchKey(key));
+  }
+
+  /** A split rule's upstreams, a local zone, the portal's upstreams while one holds the network, or none. */
+  #decide(hit: SplitMatch | undefined): RouteDecision | undefined {
     if (hit?.kind === 'local') return hit;
     if (hit?.kind === 'rule') return { kind: 'upstreams', group: hit.suffix, upstreams: hit.rule.upstreams };
     const portal = this.portal.upstreams();

@@ -10,6 +10,8 @@ export type RouteDecision =
 export interface QueryRouter {
   /** `name` is lower-case without the trailing dot; undefined means the public upstreams. */
   route(name: string): RouteDecision | undefined;
+  /** route() for a question key (dns/wire.ts `name./type/class`): the resolver's path, for every query. */
+  routeKey(key: string): RouteDecision | undefined;
   /**
    * False while the machine has no route to the upstream's address (no IPv6 route, say: stubby#82). Such
    * an upstream is skipped as unavailable, not charged with a failure.

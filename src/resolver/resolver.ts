@@ -21,7 +21,6 @@ import type { QueryRouter } from './query-router.js';
 import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
 import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
 import { attemptStart, type SelectionStrategy } from './selection.js';
-import { nameOfKey } from './split-routes.js';
 import { recordFailure } from './record-failure.js';
 import { UpstreamHealth } from './upstream-health.js';
 import { deliver, type ResolveListener } from './resolve-listener.js';
@@ -127,8 +126,7 @@ export class Resolver {
     if (this.#outstanding > this.counters.outstandingPeak) this.counters.outstandingPeak = this.#outstanding;
     this.#current++;
     const now = this.#options.clock.now();
-    const route =
-      msg.question === undefined ? undefined : this.#options.router?.route(nameOfKey(msg.question.key));
+    const route = msg.question === undefined ? undefined : this.#options.router?.routeKey(msg.question.key);
     const local = route?.kind === 'local';
     const pool = route === undefined || local ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
     const job: Job = {

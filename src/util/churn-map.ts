@@ -21,6 +21,17 @@ export const hashOf = fnv1a;
 
 const MIN_CAPACITY = 16;
 
+/** A stored hash is never 0: 0 marks an empty slot in the hash array (the hash 0 is stored as 1). */
+const occupied = (hash: number): number => hash | (hash === 0 ? 1 : 0);
+/**
+ * A table never shrinks below this many slots (80 KB of arrays at most). The cache's in-flight map swings
+ * between tens and hundreds of questions within milliseconds at high load, and with shrinking allowed
+ * down to 16 slots every swing of more than 4x reallocated and rehashed the table: at 50,000 q/s the
+ * resizes were the cache's costliest function (0.2 µs a query of self time, perf). Shrinking still gives
+ * back what a burst into the thousands took.
+ */
+const SHRINK_FLOOR = 4096;
+
 export class ChurnMap<V> {
   #hashes = new Int32Array(0);
   #keys: (string | undefined)[] = [];
@@ -37,30 +48,31 @@ export class ChurnMap<V> {
   }
 
   get(key: string, hash = hashOf(key)): V | undefined {
-    const slot = this.#find(key, hash);
+    const slot = this.#find(key, occupied(hash));
     return slot < 0 ? undefined : this.#values[slot];
   }
 
   has(key: string): boolean {
-    return this.#find(key, hashOf(key)) >= 0;
+    return this.#find(key, occupied(hashOf(key))) >= 0;
   }
 
   set(key: string, value: V, hash = hashOf(key)): void {
-    const slot = this.#find(key, hash);
+    const h = occupied(hash);
+    const slot = this.#find(key, h);
     if (slot >= 0) {
       this.#values[slot] = value;
       return;
     }
     const free = ~slot;
     this.#keys[free] = key;
-    this.#hashes[free] = hash;
+    this.#hashes[free] = h;
     this.#values[free] = value;
     // At most half full: probe runs stay short.
     if (++this.#size * 2 > this.#keys.length) this.#resize(this.#keys.length * 2);
   }
 
   delete(key: string, hash = hashOf(key)): boolean {
-    const slot = this.#find(key, hash);
+    const slot = this.#find(key, occupied(hash));
     if (slot < 0) return false;
     this.#removeAt(slot);
     return true;
@@ -68,7 +80,7 @@ export class ChurnMap<V> {
 
   /** Deletes the key only while it still maps to `value` (not to what replaced it); true if it did. */
   deleteIf(key: string, value: V, hash = hashOf(key)): boolean {
-    const slot = this.#find(key, hash);
+    const slot = this.#find(key, occupied(hash));
     if (slot < 0 || this.#values[slot] !== value) return false;
     this.#removeAt(slot);
     return true;
@@ -78,7 +90,7 @@ export class ChurnMap<V> {
     let hole = slot;
     const mask = this.#mask;
     // Backward-shift deletion: pull later entries of the probe run into the hole, so no tombstones.
-    for (let next = (hole + 1) & mask; this.#keys[next] !== undefined; next = (next + 1) & mask) {
+    for (let next = (hole + 1) & mask; this.#hashes[next] !== 0; next = (next + 1) & mask) {
       const home = (this.#hashes[next] ?? 0) & mask;
       // The entry at `next` may move to `hole` only if its home is not between hole and next (cyclically).
       if (((next - home) & mask) >= ((next - hole) & mask)) {
@@ -89,9 +101,10 @@ export class ChurnMap<V> {
       }
     }
     this.#keys[hole] = undefined;
+    this.#hashes[hole] = 0;
     this.#values[hole] = undefined;
     // Shrinks after a burst, so a table that once held many keys does not stay large.
-    if (--this.#size * 8 < this.#keys.length && this.#keys.length > MIN_CAPACITY)
+    if (--this.#size * 8 < this.#keys.length && this.#keys.length > SHRINK_FLOOR)
       this.#resize(this.#keys.length / 2);
   }
 
@@ -110,13 +123,17 @@ export class ChurnMap<V> {
     return out;
   }
 
-  /** The key's slot, or the one's complement of the empty slot where it would go. */
+  /**
+   * The key's slot, or the one's complement of the empty slot where it would go. `hash` is occupied()'s.
+   * The probe reads only the hashes (an empty slot is a 0) and a key only when its hash matches: a miss in
+   * a large table, the common case under many distinct names, then touches one cache line, not two.
+   */
   #find(key: string, hash: number): number {
     const mask = this.#mask;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const k = this.#keys[i];
-      if (k === undefined) return ~i;
-      if (this.#hashes[i] === hash && k === key) return i;
+      const h = this.#hashes[i];
+      if (h === 0) return ~i;
+      if (h === hash && this.#keys[i] === key) return i;
     }
   }
 
@@ -138,7 +155,7 @@ export class ChurnMap<V> {
       if (key === undefined) continue;
       const hash = hashes[i] ?? 0;
       let slot = hash & this.#mask;
-      while (this.#keys[slot] !== undefined) slot = (slot + 1) & this.#mask;
+      while (this.#hashes[slot] !== 0) slot = (slot + 1) & this.#mask;
       this.#keys[slot] = key;
       this.#hashes[slot] = hash;
       this.#values[slot] = values[i];

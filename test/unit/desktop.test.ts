@@ -203,6 +203,28 @@ describe('SplitRoutes', () => {
     assert.deepEqual(key('printer.local./1/1'), { kind: 'local', zone: 'local' });
     assert.equal(key('www.example.org./1/1'), undefined);
   });
+
+  it("routes a question key in place as it routes the key's name (matchKey)", () => {
+    const keys = [
+      'db.lab.corp.example./1/1',
+      'printer.local./1/1',
+      'local./6/1',
+      'localx./1/1',
+      'loca./1/1',
+      'x.arpa./12/1',
+      '7.178.168.192.in-addr.arpa./12/1',
+      '1.0.0.10.in-addr.arpa./12/1',
+      'app.localhost./28/1',
+      'www.example.org./1/1',
+      'www.example.org./1/1|do0',
+      'a/b.local./1/1',
+      './2/1',
+      'example./1/1',
+    ];
+    const rooted = new SplitRoutes([{ suffixes: [''], upstreams: [], source: 'config', clear: false }]);
+    for (const table of [routes, new SplitRoutes([]), rooted])
+      for (const k of keys) assert.deepEqual(table.matchKey(k), table.matchNormalized(nameOfKey(k)), k);
+  });
 });
 
 describe('localZoneAnswer', () => {

@@ -157,6 +157,27 @@ describe('ChurnMap', () => {
     assert.equal(map.get('k1.example./1/1'), undefined);
   });
 
+  it('keeps keys whose hash is 0 (its empty-slot mark) apart, in colliding probe runs', () => {
+    const map = new ChurnMap<string>();
+    // 0 is stored as 1, so 'zero' and 'one' share a hash; 16 and 32 share their home slot at any size here.
+    const hashes: [string, number][] = [
+      ['zero', 0],
+      ['one', 1],
+      ['sixteen', 16],
+      ['thirty-two', 32],
+    ];
+    for (const [key, hash] of hashes) map.set(key, key, hash);
+    for (const [key, hash] of hashes) assert.equal(map.get(key, hash), key);
+    assert.equal(map.get('zero', 1), 'zero', 'the hash 0 is the hash 1');
+    assert.equal(map.get('absent', 0), undefined);
+    assert.ok(map.delete('zero', 0));
+    assert.equal(map.get('zero', 0), undefined);
+    for (const [key, hash] of hashes.slice(1))
+      assert.equal(map.get(key, hash), key, `${key} after the delete`);
+    assert.ok(map.deleteIf('one', 'one', 1));
+    assert.equal(map.size, 2);
+  });
+
   it('walks a snapshot of its entries that survives deletes, and clears', () => {
     const map = new ChurnMap<string>();
     for (let i = 0; i < 100; i++) map.set(`k${i}`, `v${i}`);
