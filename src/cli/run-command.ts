@@ -8,11 +8,7 @@ import { formatHostPort } from '../config/addresses.js';
 import { controlSocketPath, currentScope } from '../config/paths.js';
 import { ConfigError } from '../errors.js';
 import { startDaemon } from '../server/daemon.js';
-import {
-  HELD_SEMI_SPACE_BYTES,
-  limitOldGenerationGrowth,
-  sizeYoungGeneration,
-} from '../server/heap-tuning.js';
+import { keepYoungGenerationSmall, limitOldGenerationGrowth } from '../server/heap-tuning.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import { formatUpstream } from '../upstream/upstream.js';
 import { createLogger } from '../util/logger.js';
@@ -99,13 +95,11 @@ export async function runCommand(values: RunValues): Promise<number> {
   // Before the configuration is read: reading a file (the conf store, its validation) kept enough alive
   // through the scavenges of start-up that V8 doubled the young generation first, so a daemon started with
   // --config ran with 2 MB semi-spaces and one without it with 1 MB (heap-tuning.ts).
-  const young = sizeYoungGeneration();
+  const youngKept = keepYoungGenerationSmall();
   const oldLimited = limitOldGenerationGrowth();
   const config = await buildDaemonConfig(flags);
   const logger = createLogger({ level: config.logLevel });
-  if (young === 'held')
-    logger.debug('V8 young generation held at its semi-space size', { bytes: HELD_SEMI_SPACE_BYTES });
-  if (young === 'kept') logger.debug('V8 young generation kept at its start-up size (heap-tuning.ts)');
+  if (youngKept) logger.debug('V8 young generation kept at its initial size (heap-tuning.ts)');
   if (oldLimited) logger.debug('V8 old generation grows by 30 % at most (heap-tuning.ts)');
   if (config.configPath !== undefined) logger.info('configuration', { file: config.configPath });
   for (const warning of config.warnings) logger.warn(warning);
