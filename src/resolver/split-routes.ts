@@ -79,14 +79,20 @@ function lastIndexOfCode(s: string, code: number, from = s.length - 1): number {
   return i;
 }
 
+/** Where the name of a question key (`name./type/class`) ends, its final dot left out; -1 without `/type/class`. */
+function nameEndOfKey(key: string): number {
+  const typeAt = lastIndexOfCode(key, SLASH, lastIndexOfCode(key, SLASH) - 1);
+  if (typeAt < 0) return -1;
+  return key.charCodeAt(typeAt - 1) === DOT ? typeAt - 1 : typeAt;
+}
+
 /**
  * The name of a question key (`name./type/class`, see dns/wire.ts) without its final dot. The key is
- * lower-cased already (ASCII, RFC 4343), so this is one slice: it runs for every query.
+ * lower-cased already (ASCII, RFC 4343), so this is one slice.
  */
 export function nameOfKey(key: string): string {
-  const typeAt = lastIndexOfCode(key, SLASH, lastIndexOfCode(key, SLASH) - 1);
-  if (typeAt < 0) return normalizeName(key);
-  return key.slice(0, key.charCodeAt(typeAt - 1) === DOT ? typeAt - 1 : typeAt);
+  const end = nameEndOfKey(key);
+  return end < 0 ? normalizeName(key) : key.slice(0, end);
 }
 
 export class SplitRoutes {
@@ -95,11 +101,9 @@ export class SplitRoutes {
   readonly #local: ReadonlySet<string>;
   /**
    * The top-level labels of every suffix and zone: a name under any other (most names, under com, org,
-   * net...) matches nothing, found with one lookup instead of one per label.
+   * net...) matches nothing, found without walking it. A short list, compared in place (#mayMatch).
    */
-  readonly #lastLabels = new Set<string>();
-  /** The same labels as an array: matchKey() compares them in place rather than slicing a label out. */
-  readonly #lastLabelList: readonly string[];
+  readonly #lastLabels: readonly string[];
   /** A rule for the root: every name may match. */
   #anyName = false;
 
@@ -108,11 +112,12 @@ export class SplitRoutes {
     this.rules = rules;
     for (const rule of rules) for (const suffix of rule.suffixes) this.#bySuffix.set(suffix, rule);
     this.#local = new Set(localZones);
+    const lastLabels = new Set<string>();
     for (const zone of [...this.#bySuffix.keys(), ...localZones]) {
       if (zone === '') this.#anyName = true;
-      this.#lastLabels.add(zone.slice(zone.lastIndexOf('.') + 1));
+      lastLabels.add(zone.slice(zone.lastIndexOf('.') + 1));
     }
-    this.#lastLabelList = [...this.#lastLabels];
+    this.#lastLabels = [...lastLabels];
   }
 
   /** The rule or local zone for `name` (any case, trailing dot or not), or undefined for the public upstreams. */
@@ -122,25 +127,13 @@ export class SplitRoutes {
 
   /**
    * match() for a question key (dns/wire.ts: lower-cased already): the resolver's path, for every query.
-   * The key's last label is compared in place with the few top-level labels of the rules and zones, so a
-   * name under any other (most names) costs no string at all; the name is sliced out only to walk it.
+   * A name under none of the rules' and zones' top-level labels (most names) costs no string at all; the
+   * name is sliced out only to walk it.
    */
   matchKey(key: string): SplitMatch | undefined {
-    if (!this.#anyName) {
-      const typeAt = lastIndexOfCode(key, SLASH, lastIndexOfCode(key, SLASH) - 1);
-      // The name ends before `/TYPE` (its final dot dropped); its last label starts after the dot before.
-      const end = typeAt < 0 ? key.length : key.charCodeAt(typeAt - 1) === DOT ? typeAt - 1 : typeAt;
-      const start = lastIndexOfCode(key, DOT, end - 1) + 1;
-      if (!this.#hasLastLabel(key, start, end)) return undefined;
-    }
-    return this.matchNormalized(nameOfKey(key));
-  }
-
-  /** Whether key[start, end) is one of #lastLabels, compared in place. */
-  #hasLastLabel(key: string, start: number, end: number): boolean {
-    for (const label of this.#lastLabelList)
-      if (label.length === end - start && key.startsWith(label, start)) return true;
-    return false;
+    const end = nameEndOfKey(key);
+    if (end < 0) return this.match(key);
+    return this.#mayMatch(key, end) ? this.#walk(key.slice(0, end)) : undefined;
   }
 
   /**
@@ -148,9 +141,21 @@ export class SplitRoutes {
    * went to V8's runtime each time (0.5 % of the profile at the max).
    */
   matchNormalized(name: string): SplitMatch | undefined {
+    return this.#mayMatch(name, name.length) ? this.#walk(name) : undefined;
+  }
+
+  /** Whether the name s[0, end) has one of #lastLabels as its last label, compared in place. */
+  #mayMatch(s: string, end: number): boolean {
+    if (this.#anyName) return true;
+    const start = lastIndexOfCode(s, DOT, end - 1) + 1;
+    for (const label of this.#lastLabels)
+      if (label.length === end - start && s.startsWith(label, start)) return true;
+    return false;
+  }
+
+  /** The most specific rule or local zone for `name`, from the whole name up. */
+  #walk(name: string): SplitMatch | undefined {
     let candidate = name;
-    if (!this.#anyName && !this.#lastLabels.has(candidate.slice(lastIndexOfCode(candidate, DOT) + 1)))
-      return undefined;
     for (;;) {
       const rule = this.#bySuffix.get(candidate);
       if (rule !== undefined) return { kind: 'rule', rule, suffix: candidate };

@@ -22,7 +22,7 @@ export const hashOf = fnv1a;
 const MIN_CAPACITY = 16;
 
 /** A stored hash is never 0: 0 marks an empty slot in the hash array (the hash 0 is stored as 1). */
-const occupied = (hash: number): number => hash | (hash === 0 ? 1 : 0);
+const occupied = (hash: number): number => (hash === 0 ? 1 : hash);
 /**
  * A table never shrinks below this many slots (80 KB of arrays at most). The cache's in-flight map swings
  * between tens and hundreds of questions within milliseconds at high load, and with shrinking allowed
