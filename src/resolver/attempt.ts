@@ -27,6 +27,10 @@ export interface Job {
   next: number;
   errors: Error[] | undefined;
   requeued: Entry[] | undefined;
+  /** Attempts started and not yet ended: more than one after a hedge (resolver.ts, HEDGE_MS). */
+  live: number;
+  /** The client has its result: attempts still running only report to upstream health. */
+  over: boolean;
 }
 
 /** How the resolver hears that an attempt ended: an answer, or the error. Called once per attempt. */
@@ -66,6 +70,11 @@ export class Attempt extends Expiring implements AttemptSink {
       const at = this.#more.indexOf(listener);
       if (at >= 0) this.#more.splice(at, 1);
     }
+  }
+
+  /** Answered, failed or expired: its outcome has gone to the resolver. */
+  get ended(): boolean {
+    return this.#over;
   }
 
   answered(answer: UpstreamAnswer): void {

@@ -1,8 +1,37 @@
 /** What the resolver does with one failed attempt: count it against the upstream's health, and say so once. */
-import { describeCause, isRetryable } from '../errors.js';
+import { describeCause, isRetryable, QueryTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Entry } from './attempt.js';
+
+/** Each attempt but the last gets half the time left, and at least this much, so a stall leaves room to fail over. */
+export const MIN_ATTEMPT_MS = 1000;
+
+/**
+ * Whether a failure says something about the upstream. A timeout in the last moments of a query's
+ * deadline (a short budget: the query had failed over or been requeued already) does not: counting it
+ * backed off upstreams that answered everything they had time for, and a probe with 20 ms left would
+ * extend a backoff.
+ */
+export function countsAgainst(budgetMs: number, failure: unknown, timeoutMs: number): boolean {
+  if (!(failure instanceof QueryTimeoutError)) return true;
+  return budgetMs >= Math.min(MIN_ATTEMPT_MS, timeoutMs / 2);
+}
+
+/**
+ * An attempt that ended after its query had been answered (a hedged one, resolver/hedge.ts): an answer is
+ * a success of the upstream, a failure counts as any other; the client heard already, so nothing else.
+ */
+export function recordLate(
+  entry: Entry,
+  outcome: object,
+  counts: boolean,
+  clock: Clock,
+  logger: Logger,
+): void {
+  if (outcome instanceof Error) recordFailure(entry, outcome, counts, clock, logger);
+  else entry.health.succeeded();
+}
 
 /**
  * Records `err` against the upstream (backing it off when due; not when `counts` is false) and returns

@@ -3,12 +3,7 @@
  * `timeout`), failing over on any transport failure, and answer SERVFAIL when nothing works: promptly,
  * never silence (RFC 8310 sec. 5: in Strict, a hard failure and nothing in clear).
  */
-import {
-  AllUpstreamsFailedError,
-  ConnectionClosedError,
-  QueryTimeoutError,
-  describeCause,
-} from '../errors.js';
+import { AllUpstreamsFailedError, ConnectionClosedError, describeCause } from '../errors.js';
 import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { localZoneAnswer } from '../dns/local-zone.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
@@ -19,9 +14,10 @@ import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
 import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
+import { Hedge, HEDGE_MS, mayHedgeTo } from './hedge.js';
 import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
 import { attemptStart, type SelectionStrategy } from './selection.js';
-import { recordFailure } from './record-failure.js';
+import { countsAgainst, MIN_ATTEMPT_MS, recordFailure, recordLate } from './record-failure.js';
 import { UpstreamHealth } from './upstream-health.js';
 import { deliver, type ResolveListener } from './resolve-listener.js';
 
@@ -60,8 +56,6 @@ export interface ResolverCounters {
   local: number;
 }
 
-/** Each attempt but the last gets half the time left, and at least this much, so a stall leaves room to fail over. */
-const MIN_ATTEMPT_MS = 1000;
 /** When every upstream is backing off, one probe per this interval may try the one due soonest. */
 const PROMOTE_INTERVAL_MS = 1000;
 /** Retries per upstream of a query whose working connection closed before answering. */
@@ -88,10 +82,13 @@ export class Resolver {
   #outstanding = 0;
   #lastPromotion = -Infinity;
   readonly #deadlines: Deadlines;
+  /** Hedge timers (hedge.ts): one list, since every hedge waits HEDGE_MS. */
+  readonly #hedges: Deadlines;
 
   constructor(options: ResolverOptions) {
     this.#options = options;
     this.#deadlines = new Deadlines(options.clock);
+    this.#hedges = new Deadlines(options.clock);
     this.#entries = options.upstreams.map((upstream) => ({
       upstream,
       health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF),
@@ -139,6 +136,8 @@ export class Resolver {
       next: 0,
       errors: undefined,
       requeued: undefined,
+      live: 0,
+      over: false,
     };
     if (route?.kind === 'local') {
       this.counters.local++;
@@ -176,11 +175,15 @@ export class Resolver {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  /** Sends the job to its next candidate, or answers SERVFAIL when none is left or time is up. */
+  /**
+   * Sends the job to its next candidate, or answers SERVFAIL when none is left or time is up and no attempt
+   * is still running (a hedged one may yet answer: its own budget ends by the query's deadline).
+   */
   #next(job: Job, now = this.#options.clock.now()): void {
     const entry = job.candidates[job.next];
     const remaining = job.deadline - now;
     if (entry === undefined || remaining <= 0) {
+      if (job.live > 0) return;
       this.#finish(
         job,
         this.#servfail(job.query, job.msg, new AllUpstreamsFailedError(mostSpecificFirst(job.errors ?? []))),
@@ -194,7 +197,11 @@ export class Resolver {
     const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
     const attempt = new Attempt(job, entry, now, budget, this.#attemptEnded);
     this.#deadlines.add(attempt, budget, now);
+    job.live++;
     const { upstream } = entry;
+    // No connection up: this attempt waits on a connect, which may hang (hedge.ts).
+    if (!last && upstream.ready?.() === false)
+      this.#hedges.add(new Hedge(attempt, this.#hedged), HEDGE_MS, now);
     try {
       if (upstream.send !== undefined) upstream.send(job.query, job.msg, attempt);
       else
@@ -211,10 +218,28 @@ export class Resolver {
     }
   }
 
+  /** An attempt still waits on its connection HEDGE_MS on: ask the next upstream too, if it is as private. */
+  readonly #hedged = (attempt: Attempt): void => {
+    const { job, entry } = attempt;
+    if (job.over || attempt.ended) return;
+    const next = job.candidates[job.next];
+    if (next === undefined || !mayHedgeTo(entry.upstream.privacy, next.upstream.privacy)) return;
+    this.#options.logger.debug('no connection yet: asking the next upstream too', {
+      upstream: entry.upstream.id,
+      next: next.upstream.id,
+    });
+    this.#next(job);
+  };
+
   /** One attempt is over: answer the client, or record the failure and try the next candidate. */
   readonly #attemptEnded = (attempt: Attempt, outcome: UpstreamAnswer | Error): void => {
     this.#deadlines.remove(attempt);
     const { job, entry } = attempt;
+    job.live--;
+    if (job.over) {
+      recordLate(entry, outcome, this.#counts(attempt, outcome), this.#options.clock, this.#options.logger);
+      return;
+    }
     let failure: unknown = outcome;
     if (!(outcome instanceof Error)) {
       let answer: Buffer | undefined;
@@ -240,7 +265,7 @@ export class Resolver {
     const error = recordFailure(
       entry,
       failure,
-      this.#countsAgainst(attempt, failure),
+      this.#counts(attempt, failure),
       this.#options.clock,
       this.#options.logger,
     );
@@ -254,19 +279,13 @@ export class Resolver {
     this.#next(job);
   };
 
-  /**
-   * Whether a failure says something about the upstream. A timeout in the last moments of a query's
-   * deadline (a short budget: the query had failed over or been requeued already) does not: counting it
-   * backed off upstreams that answered everything they had time for, and a probe with 20 ms left would
-   * extend a backoff.
-   */
-  #countsAgainst(attempt: Attempt, failure: unknown): boolean {
-    if (!(failure instanceof QueryTimeoutError)) return true;
-    return attempt.budgetMs >= Math.min(MIN_ATTEMPT_MS, this.#options.timeoutMs / 2);
+  #counts(attempt: Attempt, failure: unknown): boolean {
+    return countsAgainst(attempt.budgetMs, failure, this.#options.timeoutMs);
   }
 
   /** The job's one result: probes released, the query counted out, the client answered. */
   #finish(job: Job, result: ResolveResult, now = this.#options.clock.now()): void {
+    job.over = true;
     for (const entry of job.candidates) entry.health.releaseProbe(now);
     this.#outstanding--;
     if (job.generation === this.#generation) this.#current--;
@@ -328,10 +347,12 @@ export class Resolver {
   async close(): Promise<void> {
     await Promise.all(this.#entries.map((e) => e.upstream.close()));
     this.#deadlines.clear();
+    this.#hedges.clear();
   }
 
   destroy(err?: Error): void {
     for (const entry of this.#entries) entry.upstream.destroy(err);
     this.#deadlines.clear();
+    this.#hedges.clear();
   }
 }

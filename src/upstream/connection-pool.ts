@@ -68,6 +68,12 @@ export class ConnectionPool {
     return this.#connections;
   }
 
+  /** Whether a connection is open (it may be full for a moment: a slot frees within a round trip). */
+  hasOpen(): boolean {
+    for (const conn of this.#connections) if (conn.state === 'open') return true;
+    return false;
+  }
+
   /**
    * Sends on the oldest open connection with room: at once when one has room (the common case, with no
    * promise), else once a connection opens or a slot frees, within the attempt's deadline.

@@ -86,6 +86,11 @@ export class OpportunisticUpstream implements Upstream {
     return this.#options.tls;
   }
 
+  /** In clear text a query needs no connect (UDP); else whether a TLS connection is up. */
+  ready(): boolean {
+    return this.#inClear || this.#options.tls.ready();
+  }
+
   async exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer> {
     if (!this.#inClear) {
       try {

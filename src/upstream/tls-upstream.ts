@@ -217,6 +217,10 @@ export class TlsUpstream implements Upstream {
     return this.#pool.connections;
   }
 
+  ready(): boolean {
+    return this.#pool.hasOpen();
+  }
+
   send(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void {
     this.counters.queries++;
     // Answers, timeouts and failures are counted where they happen: the connection, or the pool's wait.

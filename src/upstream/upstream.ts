@@ -79,6 +79,12 @@ export interface Upstream {
   exchange(query: Buffer, msg: ParsedMessage, options: ExchangeOptions): Promise<UpstreamAnswer>;
   /** The same as exchange(), delivered to `sink`: upstreams on the hot path implement it. */
   send?(query: Buffer, msg: ParsedMessage, sink: AttemptSink): void;
+  /**
+   * False while no connection is up to take a query (none is open, or one is still being set up): a query
+   * sent now waits on a connect, so the resolver asks the next upstream too after a short wait
+   * (resolver/hedge.ts). Absent for upstreams that need no connection (UDP).
+   */
+  ready?(): boolean;
   /** Stops taking queries, lets those in flight finish, then closes. Idempotent. */
   close(): Promise<void>;
   /** Fails everything in flight now. Idempotent. */

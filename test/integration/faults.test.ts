@@ -35,6 +35,25 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
     });
   });
 
+  it('asks the next upstream soon when the first one’s handshake hangs, not after the attempt’s budget', async () => {
+    // The first attempt's budget is half of 5 s; the hung handshake would hold the query all of it (the
+    // connect timeout is longer). Hedging (src/resolver/hedge.ts) asks the second upstream 250 ms in.
+    await withStack(
+      [{ stallHandshake: true }, {}],
+      async (stack, [hung, good]) => {
+        const started = Date.now();
+        const answer = await ask(stack, 'hung-handshake.example', 6000);
+        const tookMs = Date.now() - started;
+        assert.equal(answer.rcode, 'NOERROR');
+        assert.ok(tookMs < 1500, `answered in ${tookMs} ms; the first attempt's budget is 2500`);
+        assert.ok(hung!.connections >= 1, 'the first upstream was tried');
+        assert.equal(hung!.queries.length, 0);
+        assert.equal(good!.queries.length, 1);
+      },
+      { timeoutMs: 5000, connectTimeoutMs: 4000 },
+    );
+  });
+
   it('retries on a fresh connection the queries a connection dropped after answering 2 of 5 (FIN)', async () => {
     await withStack([{ closeAfterQueries: 2 }], async (stack, [up]) => {
       await ask(stack, 'warm.example'); // the connection is now in use, so its loss is retried

@@ -4,62 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConnectError } from '../../src/errors.js';
-import { parseMessage, type ParsedMessage } from '../../src/dns/wire.js';
-import { Resolver, type ResolveResult } from '../../src/resolver/resolver.js';
-import type { AttemptSink, Upstream, UpstreamAnswer } from '../../src/upstream/upstream.js';
-import { createLogger } from '../../src/util/logger.js';
-import { buildQuery, parseAnswer } from '../helpers/dns-messages.js';
-import { ManualClock } from '../helpers/manual-clock.js';
-
-const BACKOFF = { baseMs: 1000, capMs: 60_000, jitter: 0 };
-
-class HeldUpstream implements Upstream {
-  readonly spec;
-  readonly privacy = 'authenticated' as const;
-  readonly held: { sink: AttemptSink; query: Buffer }[] = [];
-  constructor(readonly id: string) {
-    this.spec = { address: '192.0.2.1', port: 853, pins: [] };
-  }
-  exchange(): Promise<UpstreamAnswer> {
-    return Promise.reject(new Error('not used: send() is'));
-  }
-  send(query: Buffer, _msg: ParsedMessage, sink: AttemptSink): void {
-    this.held.push({ sink, query });
-  }
-  /** Answers every attempt held and not yet over. */
-  answerAll(): void {
-    for (const { sink, query } of this.held.splice(0)) {
-      if (sink.aborted) continue;
-      const answer = Buffer.from(query);
-      answer[2] = (answer[2] ?? 0) | 0x80;
-      sink.answered({ answer, msg: parseMessage(answer), transport: 'tls' });
-    }
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  destroy(): void {}
-}
-
-function setUp(upstreams: HeldUpstream[], timeoutMs = 3000) {
-  const clock = new ManualClock();
-  const resolver = new Resolver({
-    upstreams,
-    strategy: 'ordered',
-    timeoutMs,
-    maxOutstanding: 1000,
-    backoff: BACKOFF,
-    clock,
-    logger: createLogger({ level: 'error', write: () => {} }),
-  });
-  const results: ResolveResult[] = [];
-  const ask = (name: string): void => {
-    const query = buildQuery(name, 'A');
-    resolver.dispatch(query, parseMessage(query), (r) => results.push(r));
-  };
-  const rcodes = (): string[] => results.map((r) => parseAnswer(r.answer).rcode);
-  return { clock, resolver, ask, results, rcodes };
-}
+import { BACKOFF, HeldUpstream, resolverOver as setUp } from '../helpers/held-upstream.js';
 
 describe('resolver and upstream health under bursts', () => {
   it('lets queries join a probe in flight when no upstream is usable, instead of failing them', () => {
