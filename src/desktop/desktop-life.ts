@@ -206,9 +206,8 @@ export class DesktopLife implements QueryRouter {
   warmUpstreams(): void {
     if (this.#options.reprobe === false) return;
     for (const upstream of this.#public) {
-      const warm = (upstream as { warm?: (signal: AbortSignal) => Promise<void> }).warm;
-      if (warm === undefined || !this.reachable(upstream)) continue;
-      warm.call(upstream, AbortSignal.timeout(REPROBE_TIMEOUT_MS)).catch((err: unknown) => {
+      if (upstream.warm === undefined || !this.reachable(upstream)) continue;
+      upstream.warm(AbortSignal.timeout(REPROBE_TIMEOUT_MS)).catch((err: unknown) => {
         this.#shared.logger.debug('could not open a connection ahead of queries', {
           upstream: upstream.id,
           cause: describeCause(err),

@@ -15,6 +15,7 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
 import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
 import { Hedge, HEDGE_MS, mayHedgeTo } from './hedge.js';
+import { BackgroundProbes, PROBE_WAIT_MS } from './background-probe.js';
 import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
 import { attemptStart, type SelectionStrategy } from './selection.js';
 import { countsAgainst, MIN_ATTEMPT_MS, recordFailure, recordLate } from './record-failure.js';
@@ -84,11 +85,13 @@ export class Resolver {
   readonly #deadlines: Deadlines;
   /** Hedge timers (hedge.ts): one list, since every hedge waits HEDGE_MS. */
   readonly #hedges: Deadlines;
+  readonly #probes: BackgroundProbes;
 
   constructor(options: ResolverOptions) {
     this.#options = options;
     this.#deadlines = new Deadlines(options.clock);
     this.#hedges = new Deadlines(options.clock);
+    this.#probes = new BackgroundProbes(options.clock, options.logger, options.timeoutMs);
     this.#entries = options.upstreams.map((upstream) => ({
       upstream,
       health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF),
@@ -194,13 +197,15 @@ export class Resolver {
     const last = job.next === job.candidates.length - 1;
     job.next++;
     // Each attempt but the last gets half the time left, and at least MIN_ATTEMPT_MS, to leave room to fail over.
-    const budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
+    let budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
+    if (this.#probes.holds(entry)) budget = Math.min(budget, PROBE_WAIT_MS);
     const attempt = new Attempt(job, entry, now, budget, this.#attemptEnded);
     this.#deadlines.add(attempt, budget, now);
     job.live++;
     const { upstream } = entry;
-    // No connection up: this attempt waits on a connect, which may hang (hedge.ts).
-    if (!last && upstream.ready?.() === false)
+    // No connection up: this attempt waits on a connect, which may hang (hedge.ts). A budget no longer than
+    // the hedge's wait (a probe's: background-probe.ts) fails over by itself.
+    if (!last && budget > HEDGE_MS && upstream.ready?.() === false)
       this.#hedges.add(new Hedge(attempt, this.#hedged), HEDGE_MS, now);
     try {
       if (upstream.send !== undefined) upstream.send(job.query, job.msg, attempt);
@@ -286,7 +291,8 @@ export class Resolver {
   /** The job's one result: probes released, the query counted out, the client answered. */
   #finish(job: Job, result: ResolveResult, now = this.#options.clock.now()): void {
     job.over = true;
-    for (const entry of job.candidates) entry.health.releaseProbe(now);
+    // A probe that connects in the background keeps its slot until the connect ends (background-probe.ts).
+    for (const entry of job.candidates) if (!this.#probes.holds(entry)) entry.health.releaseProbe(now);
     this.#outstanding--;
     if (job.generation === this.#generation) this.#current--;
     else if (--this.#older === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
@@ -323,16 +329,22 @@ export class Resolver {
     const entries = withRoute(pool, this.#options.router);
     const start = attemptStart(this.#options.strategy, entries.length, this.#turn++);
     const out = usableInOrder(entries, start, now, entries === this.#entries);
-    if (out.length > 0) return out;
+    if (out.length > 0) {
+      // A backoff that ended made its upstream this query's probe: its connect goes on in the background.
+      for (const entry of out) if (entry.health.state.kind === 'probing') this.#probes.start(entry);
+      return out;
+    }
     // Nothing usable, but a probe is out: ride along rather than fail while it is. An upstream that lives
     // answers them all; a dead one fails them with the probe (a refused connect at once). Failing them
-    // instead turned one dropped probe into a second and a half of SERVFAIL for every client.
+    // instead turned one dropped probe into a second and a half of SERVFAIL for every client. A probe that
+    // is a connect in progress holds them PROBE_WAIT_MS at most (background-probe.ts).
     const probing = entries.filter((e) => e.health.state.kind === 'probing');
     if (probing.length > 0 || now - this.#lastPromotion < PROMOTE_INTERVAL_MS) return probing;
     const soonest = soonestBackingOff(entries);
     if (soonest === undefined) return out;
     this.#lastPromotion = now;
     soonest.health.claimProbe();
+    this.#probes.start(soonest);
     return [soonest];
   }
 

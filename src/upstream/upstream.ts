@@ -85,6 +85,8 @@ export interface Upstream {
    * (resolver/hedge.ts). Absent for upstreams that need no connection (UDP).
    */
   ready?(): boolean;
+  /** Opens (or reuses) a connection without sending a query: a probe, or a connection made ahead of queries. */
+  warm?(signal: AbortLike): Promise<void>;
   /** Stops taking queries, lets those in flight finish, then closes. Idempotent. */
   close(): Promise<void>;
   /** Fails everything in flight now. Idempotent. */

@@ -27,6 +27,19 @@ export class HeldUpstream implements Upstream {
     return this.connected;
   }
 
+  /** Connects started without a query (set by canWarm()), for the test to settle. */
+  readonly warms: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  warm?: () => Promise<void>;
+
+  /** Lets the resolver open a connection without a query; the test settles each from `warms`. */
+  canWarm(): this {
+    this.warm = () =>
+      new Promise<void>((resolve, reject) => {
+        this.warms.push({ resolve, reject });
+      });
+    return this;
+  }
+
   exchange(): Promise<UpstreamAnswer> {
     return Promise.reject(new Error('not used: send() is'));
   }

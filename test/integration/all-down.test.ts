@@ -102,4 +102,65 @@ describe('all upstreams down, then back (test plan B8)', () => {
       await Promise.all(ups.map((u) => u.close()));
     }
   });
+  it('answers SERVFAIL within PROBE_WAIT_MS while every handshake hangs, and resumes when they complete', async () => {
+    // A firewall or captive portal that drops port 853: connects hang until their timeout. Each probe is a
+    // connect in the background (src/resolver/background-probe.ts); queries wait on it 250 ms at most.
+    let down = true;
+    const up = await startFakeUpstream({ connectionFault: () => (down ? 'stall' : undefined) });
+    const clock = new ManualClock();
+    const daemon = await startDaemon({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      upstreams: [spec(up.port)],
+      caFile: caFile(),
+      selection: 'ordered',
+      timeoutMs: 3000,
+      idleTimeoutMs: 10_000,
+      connectTimeoutMs: 1000,
+      paddingBlockSize: 128,
+      maxOutstanding: 100,
+      maxConnectionsPerUpstream: 2,
+      maxInFlightPerConnection: 100,
+      backoff: BACKOFF,
+      clock,
+      logger: createLogger({ level: 'error', write: () => {} }),
+    });
+    const port = daemon.addresses[0]!.port;
+    /** Asks, lets the daemon take the query, moves the manual clock by `advanceMs`, and returns the RCODE. */
+    const askAfter = async (name: string, advanceMs: number): Promise<string> => {
+      const answer = udpQuery(port, buildQuery(name, 'A'), { timeoutMs: 3000 });
+      await sleep(100);
+      clock.advance(advanceMs);
+      return parseAnswer(await answer).rcode;
+    };
+    try {
+      // The first query finds a healthy upstream and waits on its connect: the connect timeout fails it.
+      assert.equal(await askAfter('first.example', 1000), 'SERVFAIL');
+      const health = daemon.resolver.upstreams[0]!.health;
+      const state = (): string => health.state.kind;
+      assert.equal(state(), 'backingOff');
+      // Backoff over: the next query is the probe's, and hears SERVFAIL 250 ms on while the connect hangs.
+      clock.advance(BACKOFF.baseMs);
+      assert.equal(await askAfter('probe.example', 250), 'SERVFAIL');
+      assert.equal(state(), 'probing', 'the connect goes on in the background');
+      assert.equal(await askAfter('rider.example', 250), 'SERVFAIL');
+      // The connect times out: the next backoff step.
+      clock.advance(1000);
+      await sleep(50);
+      assert.equal(state(), 'backingOff');
+      assert.equal(health.backoffs, 2);
+      assert.equal(up.queries.length, 0, 'no query bytes reached the upstream');
+      // Back: after the backoff the probe connects at once and the query rides on it to an answer.
+      down = false;
+      clock.advance(2 * BACKOFF.baseMs);
+      assert.equal(await askAfter('back.example', 0), 'NOERROR');
+      assert.equal(state(), 'healthy');
+    } finally {
+      // Past every deadline and connect timeout, so that nothing still waits on the manual clock.
+      clock.advance(60_000);
+      await sleep(50);
+      daemon.destroy();
+      await daemon.close();
+      await up.close();
+    }
+  });
 });
