@@ -8,7 +8,7 @@ import { createLogger } from '../../src/util/logger.js';
 import { buildQuery, parseAnswer, sleep, udpQuery } from '../helpers/dns-messages.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { spec } from '../helpers/stack.js';
+import { spec, stackDefaults } from '../helpers/stack.js';
 import { caFile } from '../helpers/test-certs.js';
 
 const BACKOFF = { baseMs: 1000, capMs: 16_000, jitter: 0 };
@@ -109,17 +109,8 @@ describe('all upstreams down, then back (test plan B8)', () => {
     const up = await startFakeUpstream({ connectionFault: () => (down ? 'stall' : undefined) });
     const clock = new ManualClock();
     const daemon = await startDaemon({
-      listen: [{ host: '127.0.0.1', port: 0 }],
+      ...stackDefaults(), // timeout 3 s, connect timeout 1 s
       upstreams: [spec(up.port)],
-      caFile: caFile(),
-      selection: 'ordered',
-      timeoutMs: 3000,
-      idleTimeoutMs: 10_000,
-      connectTimeoutMs: 1000,
-      paddingBlockSize: 128,
-      maxOutstanding: 100,
-      maxConnectionsPerUpstream: 2,
-      maxInFlightPerConnection: 100,
       backoff: BACKOFF,
       clock,
       logger: createLogger({ level: 'error', write: () => {} }),

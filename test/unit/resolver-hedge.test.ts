@@ -7,11 +7,16 @@ import { ConnectTimeoutError } from '../../src/errors.js';
 import { HEDGE_MS } from '../../src/resolver/hedge.js';
 import { HeldUpstream, resolverOver } from '../helpers/held-upstream.js';
 
+/** Two upstreams, `a` first with no connection up (its connect hangs), on a 5 s query deadline. */
+function coldFirst() {
+  const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
+  a.connected = false;
+  return { a, b, ...resolverOver([a, b], 5000) };
+}
+
 describe('hedging an attempt that waits on a connect', () => {
   it('asks the next upstream after HEDGE_MS when the first has no connection up, and answers from it', () => {
-    const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
-    a.connected = false; // a connect that hangs: IPv6 routed but dropped
-    const { clock, ask, rcodes, results } = resolverOver([a, b], 5000);
+    const { a, b, clock, ask, rcodes, results } = coldFirst(); // a's connect hangs: IPv6 routed but dropped
     ask('hedged.example');
     assert.equal(a.held.length, 1);
     clock.advance(HEDGE_MS - 1);
@@ -35,9 +40,7 @@ describe('hedging an attempt that waits on a connect', () => {
   });
 
   it('gives the client one answer when both answer, and keeps the late one as a success for health', () => {
-    const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
-    a.connected = false;
-    const { clock, resolver, ask, results } = resolverOver([a, b], 5000);
+    const { a, b, clock, resolver, ask, results } = coldFirst();
     ask('both.example');
     clock.advance(HEDGE_MS);
     b.answerAll();
@@ -49,9 +52,7 @@ describe('hedging an attempt that waits on a connect', () => {
   });
 
   it('records the hedged attempt failing after the answer against its upstream', () => {
-    const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
-    a.connected = false;
-    const { clock, resolver, ask, rcodes } = resolverOver([a, b], 5000);
+    const { a, b, clock, resolver, ask, rcodes } = coldFirst();
     ask('late-failure.example');
     clock.advance(HEDGE_MS);
     b.answerAll();
@@ -62,9 +63,7 @@ describe('hedging an attempt that waits on a connect', () => {
   });
 
   it('waits for a hedged attempt still running before answering SERVFAIL, then answers it promptly', () => {
-    const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
-    a.connected = false;
-    const { clock, ask, rcodes, results } = resolverOver([a, b], 5000);
+    const { a, b, clock, ask, rcodes, results } = coldFirst();
     ask('connecting.example');
     clock.advance(HEDGE_MS);
     b.failAll(new ConnectTimeoutError('b', 'tcp', 3000)); // b fails at once: a's connect is the last hope
