@@ -14,6 +14,7 @@
  */
 import { PRIVACY_LEVELS, type PrivacyLevel } from '../upstream/usage-profile.js';
 import { Expiring } from '../util/deadline.js';
+import type { Logger } from '../util/logger.js';
 import type { Attempt } from './attempt.js';
 
 /** RFC 8305 sec. 5's recommended Connection Attempt Delay. */
@@ -40,4 +41,17 @@ export class Hedge extends Expiring {
  */
 export function mayHedgeTo(current: PrivacyLevel, next: PrivacyLevel): boolean {
   return PRIVACY_LEVELS.indexOf(next) <= PRIVACY_LEVELS.indexOf(current);
+}
+
+/** Whether a hedge that fired should start its job's next candidate: the job still waits, and it is as private. */
+export function shouldHedge(attempt: Attempt, logger: Logger): boolean {
+  const { job, entry } = attempt;
+  if (job.over || attempt.ended) return false;
+  const next = job.candidates[job.next];
+  if (next === undefined || !mayHedgeTo(entry.upstream.privacy, next.upstream.privacy)) return false;
+  logger.debug('no connection yet: asking the next upstream too', {
+    upstream: entry.upstream.id,
+    next: next.upstream.id,
+  });
+  return true;
 }

@@ -2,6 +2,7 @@
 import { describeCause, isRetryable, QueryTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { Upstream } from '../upstream/upstream.js';
 import type { Entry } from './attempt.js';
 
 /** Each attempt but the last gets half the time left, and at least this much, so a stall leaves room to fail over. */
@@ -16,6 +17,25 @@ export const MIN_ATTEMPT_MS = 1000;
 export function countsAgainst(budgetMs: number, failure: unknown, timeoutMs: number): boolean {
   if (!(failure instanceof QueryTimeoutError)) return true;
   return budgetMs >= Math.min(MIN_ATTEMPT_MS, timeoutMs / 2);
+}
+
+/**
+ * Counts `upstream`'s failed connects against the entry `entryOf` finds for it, also those no query waited
+ * for: one opened ahead of queries (at start, after a network change) or one that outlived the query that
+ * started it (a hanging connect outlasts the attempt's budget, which then fails as a soft timeout). Without
+ * this, an upstream whose connects fail by themselves stayed "healthy" and the next query waited on it
+ * again. A connect that also fails a waiting query is counted once: the backoff it starts stands for both.
+ */
+export function watchConnects(
+  upstream: Upstream,
+  entryOf: (upstream: Upstream) => Entry | undefined,
+  clock: Clock,
+  logger: Logger,
+): void {
+  upstream.onConnectFailure?.((err) => {
+    const entry = entryOf(upstream);
+    if (entry !== undefined && isRetryable(err)) recordFailure(entry, err, true, clock, logger);
+  });
 }
 
 /**

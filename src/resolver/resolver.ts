@@ -14,11 +14,11 @@ import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
 import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
-import { Hedge, HEDGE_MS, mayHedgeTo } from './hedge.js';
+import { Hedge, HEDGE_MS, shouldHedge } from './hedge.js';
 import { BackgroundProbes, PROBE_WAIT_MS } from './background-probe.js';
 import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
 import { attemptStart, type SelectionStrategy } from './selection.js';
-import { countsAgainst, MIN_ATTEMPT_MS, recordFailure, recordLate } from './record-failure.js';
+import { countsAgainst, MIN_ATTEMPT_MS, recordFailure, recordLate, watchConnects } from './record-failure.js';
 import { UpstreamHealth } from './upstream-health.js';
 import { deliver, type ResolveListener } from './resolve-listener.js';
 
@@ -79,6 +79,7 @@ export class Resolver {
   };
   /** Health of upstreams the router chose (split DNS, portal), created on first use. */
   readonly #routed = new Map<Upstream, Entry>();
+  readonly #watched = new WeakSet<Upstream>();
   #turn = 0;
   #outstanding = 0;
   #lastPromotion = -Infinity;
@@ -96,6 +97,16 @@ export class Resolver {
       upstream,
       health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF),
     }));
+    for (const upstream of options.upstreams) this.#watch(upstream);
+  }
+
+  /** Failed connects count against the upstream's current entry, once per upstream object (record-failure.ts). */
+  #watch(upstream: Upstream): void {
+    if (this.#watched.has(upstream)) return;
+    this.#watched.add(upstream);
+    const entryOf = (u: Upstream): Entry | undefined =>
+      this.#entries.find((e) => e.upstream === u) ?? this.#routed.get(u);
+    watchConnects(upstream, entryOf, this.#options.clock, this.#options.logger);
   }
 
   get outstanding(): number {
@@ -166,6 +177,7 @@ export class Resolver {
     }));
     // The router (split DNS, portal) belongs to the daemon, not to one configuration: it stays.
     this.#options = { ...options, router: options.router ?? this.#options.router };
+    for (const upstream of options.upstreams) this.#watch(upstream);
     this.#older += this.#current;
     this.#current = 0;
     this.#generation++;
@@ -225,15 +237,7 @@ export class Resolver {
 
   /** An attempt still waits on its connection HEDGE_MS on: ask the next upstream too, if it is as private. */
   readonly #hedged = (attempt: Attempt): void => {
-    const { job, entry } = attempt;
-    if (job.over || attempt.ended) return;
-    const next = job.candidates[job.next];
-    if (next === undefined || !mayHedgeTo(entry.upstream.privacy, next.upstream.privacy)) return;
-    this.#options.logger.debug('no connection yet: asking the next upstream too', {
-      upstream: entry.upstream.id,
-      next: next.upstream.id,
-    });
-    this.#next(job);
+    if (shouldHedge(attempt, this.#options.logger)) this.#next(attempt.job);
   };
 
   /** One attempt is over: answer the client, or record the failure and try the next candidate. */
@@ -309,6 +313,7 @@ export class Resolver {
     if (entry === undefined) {
       entry = { upstream, health: new UpstreamHealth(this.#options.backoff ?? DEFAULT_BACKOFF) };
       this.#routed.set(upstream, entry);
+      this.#watch(upstream);
     }
     return entry;
   }

@@ -87,6 +87,8 @@ export interface Upstream {
   ready?(): boolean;
   /** Opens (or reuses) a connection without sending a query: a probe, or a connection made ahead of queries. */
   warm?(signal: AbortLike): Promise<void>;
+  /** Calls `listener` whenever a connection attempt fails, whether or not a query waited for it. */
+  onConnectFailure?(listener: (err: unknown) => void): void;
   /** Stops taking queries, lets those in flight finish, then closes. Idempotent. */
   close(): Promise<void>;
   /** Fails everything in flight now. Idempotent. */

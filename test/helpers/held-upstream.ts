@@ -27,6 +27,15 @@ export class HeldUpstream implements Upstream {
     return this.connected;
   }
 
+  readonly connectListeners: ((err: unknown) => void)[] = [];
+  onConnectFailure(listener: (err: unknown) => void): void {
+    this.connectListeners.push(listener);
+  }
+  /** A connect failed, whether or not a query waited for it. */
+  connectFailed(err: unknown): void {
+    for (const listener of this.connectListeners) listener(err);
+  }
+
   /** Connects started without a query (set by canWarm()), for the test to settle. */
   readonly warms: { resolve: () => void; reject: (err: Error) => void }[] = [];
   warm?: () => Promise<void>;

@@ -3,8 +3,11 @@
 // that hold every attempt until the test answers or lets the manual clock expire it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectError } from '../../src/errors.js';
+import { ConnectError, ConnectTimeoutError } from '../../src/errors.js';
+import { createLogger } from '../../src/util/logger.js';
 import { BACKOFF, HeldUpstream, resolverOver as setUp } from '../helpers/held-upstream.js';
+
+const silent = createLogger({ level: 'error', write: () => {} });
 
 describe('resolver and upstream health under bursts', () => {
   it('lets queries join a probe in flight when no upstream is usable, instead of failing them', () => {
@@ -60,5 +63,34 @@ describe('resolver and upstream health under bursts', () => {
     const [ha, hb] = resolver.upstreams.map((e) => e.health.state.kind);
     assert.equal(ha, 'backingOff', 'a timed out with its full share of the time');
     assert.equal(hb, 'healthy', 'b only ever had the last 500 ms');
+  });
+
+  it('counts a failed connect no query waited for, once per upstream across a reload', () => {
+    const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
+    const { clock, resolver, ask } = setUp([a, b]);
+    const health = (i: number): string => resolver.upstreams[i]!.health.state.kind;
+    // A connect made ahead of queries (or one that outlived its query's budget) times out by itself.
+    a.connectFailed(new ConnectTimeoutError('a', 'tcp', 3000));
+    assert.equal(health(0), 'backingOff');
+    assert.equal(health(1), 'healthy');
+    ask('skips-a.example');
+    assert.equal(a.held.length, 0, 'the next query goes straight to b');
+    assert.equal(b.held.length, 1);
+    // Something that is not a connect failure says nothing about the upstream.
+    b.connectFailed(new Error('not a DNS failure'));
+    assert.equal(health(1), 'healthy');
+    // A reload keeping the same upstream objects does not subscribe again: one failure, one backoff step.
+    resolver.reconfigure({
+      upstreams: [a, b],
+      strategy: 'ordered',
+      timeoutMs: 3000,
+      maxOutstanding: 1000,
+      backoff: BACKOFF,
+      clock,
+      logger: silent,
+    });
+    assert.equal(b.connectListeners.length, 1);
+    b.connectFailed(new ConnectTimeoutError('b', 'tcp', 3000));
+    assert.equal(resolver.upstreams[1]!.health.backoffs, 1);
   });
 });
