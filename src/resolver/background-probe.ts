@@ -22,9 +22,10 @@ export class BackgroundProbes {
   readonly #warming = new Set<Entry>();
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #timeoutMs: number;
+  /** The query timeout, read at each probe: a reload may change it. */
+  readonly #timeoutMs: () => number;
 
-  constructor(clock: Clock, logger: Logger, timeoutMs: number) {
+  constructor(clock: Clock, logger: Logger, timeoutMs: () => number) {
     this.#clock = clock;
     this.#logger = logger;
     this.#timeoutMs = timeoutMs;
@@ -42,7 +43,7 @@ export class BackgroundProbes {
     const controller = new AbortController();
     const timer = this.#clock.setTimeout(() => {
       controller.abort();
-    }, this.#timeoutMs);
+    }, this.#timeoutMs());
     upstream
       .warm(controller.signal)
       .then(

@@ -92,7 +92,7 @@ export class Resolver {
     this.#options = options;
     this.#deadlines = new Deadlines(options.clock);
     this.#hedges = new Deadlines(options.clock);
-    this.#probes = new BackgroundProbes(options.clock, options.logger, options.timeoutMs);
+    this.#probes = new BackgroundProbes(options.clock, options.logger, () => this.#options.timeoutMs);
     this.#entries = options.upstreams.map((upstream) => ({
       upstream,
       health: new UpstreamHealth(options.backoff ?? DEFAULT_BACKOFF),

@@ -104,8 +104,6 @@ export class SplitRoutes {
    * net...) matches nothing, found without walking it. A short list, compared in place (#mayMatch).
    */
   readonly #lastLabels: readonly string[];
-  /** A rule for the root: every name may match. */
-  #anyName = false;
 
   /** Later rules override earlier ones for the same suffix (config rules are given after system ones). */
   constructor(rules: readonly SplitRule[], localZones: readonly string[] = LOCALLY_SERVED_ZONES) {
@@ -113,10 +111,9 @@ export class SplitRoutes {
     for (const rule of rules) for (const suffix of rule.suffixes) this.#bySuffix.set(suffix, rule);
     this.#local = new Set(localZones);
     const lastLabels = new Set<string>();
-    for (const zone of [...this.#bySuffix.keys(), ...localZones]) {
-      if (zone === '') this.#anyName = true;
+    // No suffix is the root: the config refuses "" and system-domains.ts drops the catch-all "~.".
+    for (const zone of [...this.#bySuffix.keys(), ...localZones])
       lastLabels.add(zone.slice(zone.lastIndexOf('.') + 1));
-    }
     this.#lastLabels = [...lastLabels];
   }
 
@@ -146,7 +143,6 @@ export class SplitRoutes {
 
   /** Whether the name s[0, end) has one of #lastLabels as its last label, compared in place. */
   #mayMatch(s: string, end: number): boolean {
-    if (this.#anyName) return true;
     const start = lastIndexOfCode(s, DOT, end - 1) + 1;
     for (const label of this.#lastLabels)
       if (label.length === end - start && s.startsWith(label, start)) return true;
