@@ -28,19 +28,24 @@ function allReachable(pool: readonly Entry[], router: QueryRouter): boolean {
  * sec. 5, authenticated TLS before encrypted-only, before clear, before the fallback servers. The sort is
  * stable, so the strategy's order holds among equals, and it runs only when the levels differ. When every
  * entry is usable and all are of one level (the usual case), and `entries` is long-lived (`shareable`: the
- * resolver's own list, not one made for a routed query), the list is a shared one (below).
+ * resolver's own list, not one made for a routed query), the list is a shared one (below). `claimed` hears
+ * of each entry whose backoff ended and which this call made the query's probe.
  */
 export function usableInOrder(
   entries: readonly Entry[],
   start: number,
   now: number,
   shareable = false,
+  claimed?: (entry: Entry) => void,
 ): readonly Entry[] {
   let n = 0;
   let mixed = false;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[(start + i) % entries.length];
-    if (entry === undefined || entry.health.check(now) === 'skip') continue;
+    if (entry === undefined) continue;
+    const use = entry.health.check(now);
+    if (use === 'skip') continue;
+    if (use === 'probe') claimed?.(entry);
     if (n > 0 && entry.upstream.privacy !== scratch[0]?.upstream.privacy) mixed = true;
     scratch[n++] = entry;
   }

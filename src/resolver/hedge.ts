@@ -39,7 +39,7 @@ export class Hedge extends Expiring {
  * only to one as private or more. Failing over to a less private upstream (RFC 8310 sec. 5) is for when the
  * more private one failed, never for when it is merely setting up its connection.
  */
-export function mayHedgeTo(current: PrivacyLevel, next: PrivacyLevel): boolean {
+function mayHedgeTo(current: PrivacyLevel, next: PrivacyLevel): boolean {
   return PRIVACY_LEVELS.indexOf(next) <= PRIVACY_LEVELS.indexOf(current);
 }
 

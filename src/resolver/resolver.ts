@@ -288,6 +288,10 @@ export class Resolver {
     this.#next(job);
   };
 
+  readonly #probeClaimed = (entry: Entry): void => {
+    this.#probes.start(entry);
+  };
+
   #counts(attempt: Attempt, failure: unknown): boolean {
     return countsAgainst(attempt.budgetMs, failure, this.#options.timeoutMs);
   }
@@ -333,12 +337,9 @@ export class Resolver {
   #candidates(now: number, pool: readonly Entry[]): readonly Entry[] {
     const entries = withRoute(pool, this.#options.router);
     const start = attemptStart(this.#options.strategy, entries.length, this.#turn++);
-    const out = usableInOrder(entries, start, now, entries === this.#entries);
-    if (out.length > 0) {
-      // A backoff that ended made its upstream this query's probe: its connect goes on in the background.
-      for (const entry of out) if (entry.health.state.kind === 'probing') this.#probes.start(entry);
-      return out;
-    }
+    // A backoff that ended makes its upstream this query's probe: its connect goes on in the background.
+    const out = usableInOrder(entries, start, now, entries === this.#entries, this.#probeClaimed);
+    if (out.length > 0) return out;
     // Nothing usable, but a probe is out: ride along rather than fail while it is. An upstream that lives
     // answers them all; a dead one fails them with the probe (a refused connect at once). Failing them
     // instead turned one dropped probe into a second and a half of SERVFAIL for every client. A probe that
