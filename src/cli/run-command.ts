@@ -8,7 +8,7 @@ import { formatHostPort } from '../config/addresses.js';
 import { controlSocketPath, currentScope } from '../config/paths.js';
 import { ConfigError } from '../errors.js';
 import { startDaemon } from '../server/daemon.js';
-import { keepYoungGenerationSmall, limitOldGenerationGrowth } from '../server/heap-tuning.js';
+import { keepYoungGenerationSmall, limitOldGenerationGrowth, skipMaglev } from '../server/heap-tuning.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import { formatUpstream } from '../upstream/upstream.js';
 import { createLogger } from '../util/logger.js';
@@ -97,10 +97,12 @@ export async function runCommand(values: RunValues): Promise<number> {
   // --config ran with 2 MB semi-spaces and one without it with 1 MB (heap-tuning.ts).
   const youngKept = keepYoungGenerationSmall();
   const oldLimited = limitOldGenerationGrowth();
+  const maglevSkipped = skipMaglev();
   const config = await buildDaemonConfig(flags);
   const logger = createLogger({ level: config.logLevel });
   if (youngKept) logger.debug('V8 young generation kept at its initial size (heap-tuning.ts)');
   if (oldLimited) logger.debug('V8 old generation grows by 30 % at most (heap-tuning.ts)');
+  if (maglevSkipped) logger.debug('V8 mid-tier compiler (Maglev) off (heap-tuning.ts)');
   if (config.configPath !== undefined) logger.info('configuration', { file: config.configPath });
   for (const warning of config.warnings) logger.warn(warning);
   const control =

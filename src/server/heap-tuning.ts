@@ -1,7 +1,7 @@
 /**
- * The daemon's two V8 heap settings, both about peak memory: the young generation kept at its initial size
- * (below), and on Node 20 a limit on how far the old generation grows between full collections
- * (limitOldGenerationGrowth).
+ * The daemon's V8 settings, all about peak memory: the young generation kept at its initial size (below),
+ * a limit on how far the old generation grows between full collections (limitOldGenerationGrowth), and on
+ * the Node majors whose V8 has it on, no mid-tier compiler (skipMaglev).
  *
  * The young generation stays at two 1 MB semi-spaces instead of growing to 16 MB each (Node 20; 32 MB on
  * Node 26), the largest single part of the daemon's peak memory.
@@ -21,9 +21,11 @@ import { setFlagsFromString } from 'node:v8';
 
 /** The Node majors each setting was measured on (and found to do what it says). */
 const YOUNG_MAJORS = { from: 20, to: 26 };
-const OLD_MAJORS = { from: 20, to: 20 };
+const OLD_MAJORS = { from: 20, to: 26 };
+const MAGLEV_MAJORS = { from: 24, to: 26 };
 const YOUNG_FLAGS = /--(max-semi-space-size|semi-space-growth-factor|min-semi-space-size)\b/;
 const OLD_FLAGS = /--(heap-growing-percent|max-old-space-size|max-heap-size)\b/;
+const MAGLEV_FLAGS = /--(no-)?maglev\b/;
 
 /** Sets `flag` on the Node majors it was checked on, unless the operator set any of `theirs`. */
 function tune(flag: string, theirs: RegExp, majors: { from: number; to: number }): boolean {
@@ -47,10 +49,26 @@ export function keepYoungGenerationSmall(): boolean {
  * -c 32) peaked at 97 MiB of RSS with the cache filling, 73 MiB with the cache off. Growing by 30 % at most
  * (--heap-growing-percent, read at every limit update): 80 MiB, and at the maximum rate 43.9 against 46.2
  * µs of CPU per query (alternating runs): more, shorter full collections of a smaller heap cost less.
- * Node 20 only: in a probe of promoted garbage (test/unit/heap-tuning.test.ts) the old space peaked at
- * 42-50 MiB with it against 62-75 without on Node 20; on Node 22 at 43-50 against 54-61 (too close to
- * call), and the same either way on Node 24 and 26, whose V8 sizes the old generation differently.
+ * On Node 22 to 26 too (it was Node 20 only until a probe kept the young generation small, as the daemon
+ * does): through the bench's throughput search (srch-style: 3 s each at -c 1, 4, 16 and 32, then the
+ * maximum) dotstub's peak RSS was 85-88 MiB with it against 114-118 without on Node 22, 106-110 against
+ * 130-139 on Node 24, 104-113 against 123-142 on Node 26, with CPU per query within the runs' noise; in
+ * the probe of promoted garbage (test/unit/heap-tuning.test.ts) the old space peaked at 33-41 MiB with it
+ * against 80-113 without, on every major from 20 to 26.
  */
 export function limitOldGenerationGrowth(): boolean {
   return tune('--heap-growing-percent=30', OLD_FLAGS, OLD_MAJORS);
+}
+
+/**
+ * V8's mid-tier optimizing compiler (Maglev), on by default in Node 24 and 26 (off in 20 and 22), compiles
+ * every warm function once more before Turbofan: its code and the compiler's zones (in a background thread's
+ * malloc arena) were 6-11 MiB of dotstub's RSS. A daemon whose hot path is a few dozen functions that
+ * Turbofan compiles anyway gains nothing from it: through the throughput search, peak 96-100 MiB with it
+ * off against 104-110 on Node 26 and 96 against 102 on Node 24 (76-79 against 88-90 after the warm-up
+ * alone), CPU per query at the maximum 14.5-15.3 against 15.1-17.0 µs. Set at run time, before the
+ * configuration is read: only functions compiled after it skip the tier.
+ */
+export function skipMaglev(): boolean {
+  return tune('--no-maglev', MAGLEV_FLAGS, MAGLEV_MAJORS);
 }
