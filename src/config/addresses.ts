@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
+import { bracketed } from '../util/ip-literal.js';
 
 export interface HostPort {
   readonly host: string;
@@ -107,5 +108,5 @@ export function parseUpstreamAddress(input: string, path = 'upstream', defaultPo
 }
 
 export function formatHostPort({ host, port }: HostPort): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return `${bracketed(host)}:${port}`;
 }

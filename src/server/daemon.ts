@@ -28,6 +28,7 @@ import { buildStatusSnapshot, type StatusSection } from './status-snapshot.js';
 import { DEFAULT_TCP_LIMITS } from './tcp-listener.js';
 import type { TlsService } from './tls-service.js';
 import type { ListenerStatus } from './tls-status.js';
+import { bracketed } from '../util/ip-literal.js';
 
 export type { BoundAddress, Daemon, DaemonOptions, ListenSpec } from './daemon-types.js';
 
@@ -81,9 +82,7 @@ function registerFeatures(
     resolver: state.resolver,
     counters: ctx.counters,
     get listen() {
-      return state.listeners.map(
-        (l) => `${l.address.host.includes(':') ? `[${l.address.host}]` : l.address.host}@${l.address.port}`,
-      );
+      return state.listeners.map((l) => `${bracketed(l.address.host)}@${l.address.port}`);
     },
     strategy: options.selection,
     statusSections,

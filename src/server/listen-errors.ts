@@ -2,7 +2,7 @@
 import type { Server } from 'node:net';
 import { describeCause, ListenError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
-import { isV6Address } from '../util/ip-literal.js';
+import { bracketed, isV6Address } from '../util/ip-literal.js';
 
 /**
  * Binds a stream server (TCP, or the TCP under the DoT listener): a bind error is a ListenError that says
@@ -37,7 +37,7 @@ export function listenError(
   host: string,
   port: number,
 ): ListenError {
-  const where = `${proto} ${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const where = `${proto} ${bracketed(host)}:${port}`;
   switch (err.code) {
     case 'EACCES':
       return new ListenError(

@@ -16,6 +16,7 @@ import { TlsUpstream } from '../upstream/tls-upstream.js';
 import { handshakeFailureCause } from '../upstream/upstream-stats.js';
 import type { AuthInfo, Upstream } from '../upstream/upstream.js';
 import type { RttSummary } from '../util/rtt-window.js';
+import { bracketed } from '../util/ip-literal.js';
 
 /** A stable, short word for what went wrong, by error class (never by message text). */
 export function errorCause(err: Error): string {
@@ -63,7 +64,7 @@ function stateOf(
 }
 
 function addressOf(upstream: Upstream): string {
-  const host = upstream.spec.address.includes(':') ? `[${upstream.spec.address}]` : upstream.spec.address;
+  const host = bracketed(upstream.spec.address);
   return `${host}#${upstream.spec.port}`;
 }
 

@@ -13,6 +13,7 @@ import type { HostPort } from '../config/addresses.js';
 import { underRoot } from './executor.js';
 import type { Step } from './plan.js';
 import { snapshotPath, type PathSnapshot } from './snapshot.js';
+import { bracketed } from '../util/ip-literal.js';
 
 export type LinuxBackend = 'resolved' | 'networkmanager' | 'resolv.conf';
 export const LINUX_BACKENDS: readonly LinuxBackend[] = ['resolved', 'networkmanager', 'resolv.conf'];
@@ -72,7 +73,7 @@ export function nameservers(resolvConf: string): string[] {
 /** resolved's DNS= syntax: an IPv6 address with a port goes in brackets (resolved.conf(5)). */
 function resolvedServer({ host, port }: HostPort): string {
   if (port === 53) return host;
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return `${bracketed(host)}:${port}`;
 }
 
 export function resolvedDropIn(servers: readonly HostPort[]): string {

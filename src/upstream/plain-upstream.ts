@@ -28,6 +28,7 @@ import type { PrivacyLevel } from './usage-profile.js';
 import type { ExchangeOptions, Upstream, UpstreamAnswer, UpstreamSpec } from './upstream.js';
 import { ChurnMap } from '../util/churn-map.js';
 import { u16 } from '../dns/bytes.js';
+import { bracketed } from '../util/ip-literal.js';
 
 const CLEAR_DNS_PORT = 53;
 
@@ -142,7 +143,7 @@ export class PlainUpstream implements Upstream {
     this.spec = { ...options.spec, port, pins: options.spec.pins ?? [] };
     const role = options.role ?? 'clear';
     this.privacy = role;
-    const host = options.spec.address.includes(':') ? `[${options.spec.address}]` : options.spec.address;
+    const host = bracketed(options.spec.address);
     // Every log line about this upstream says it is clear text.
     this.#tcpOnly = options.transport === 'tcp';
     const label = `${role === 'clear' ? 'clear' : 'clear, fallback'}${this.#tcpOnly ? ', tcp' : ''}`;

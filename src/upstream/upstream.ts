@@ -3,6 +3,7 @@ import type { ParsedMessage } from '../dns/wire.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { AbortLike } from '../util/deadline.js';
 import type { PrivacyLevel, UsageProfile } from './usage-profile.js';
+import { bracketed } from '../util/ip-literal.js';
 
 export const DOT_PORT = 853;
 
@@ -98,6 +99,6 @@ export interface Upstream {
 }
 
 export function formatUpstream(spec: UpstreamSpec): string {
-  const host = spec.address.includes(':') ? `[${spec.address}]` : spec.address;
+  const host = bracketed(spec.address);
   return `${host}#${spec.port}${spec.authName === undefined ? '' : `~${spec.authName}`}`;
 }

@@ -13,3 +13,6 @@ export const isV6Address = (address: string): boolean => address.includes(':');
  * means IPv6 (or garbage, which is no host name either); otherwise only a dotted quad is an IP.
  */
 export const isIpLiteral = (name: string): boolean => name.includes(':') || isIPv4(name);
+
+/** An address as it goes before a `:port` or `@port` (RFC 3986 sec. 3.2.2): IPv6 in brackets. */
+export const bracketed = (address: string): string => (isV6Address(address) ? `[${address}]` : address);

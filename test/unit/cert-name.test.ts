@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { nameMismatch } from '../../src/upstream/cert-name.js';
-import { isIpLiteral, isV6Address } from '../../src/util/ip-literal.js';
+import { bracketed, isIpLiteral, isV6Address } from '../../src/util/ip-literal.js';
 import { certForNames, getTestPki } from '../helpers/test-certs.js';
 
 const der = (pem: string): Buffer => new X509Certificate(pem).raw;
@@ -56,5 +56,11 @@ describe('IP literal tests', () => {
     assert.equal(isV6Address('::1'), true);
     assert.equal(isV6Address('2001:db8::53'), true);
     assert.equal(isV6Address('127.0.0.1'), false);
+  });
+
+  it('brackets an IPv6 address for a host:port, and only that', () => {
+    assert.equal(bracketed('::1'), '[::1]');
+    assert.equal(bracketed('2001:db8::53'), '[2001:db8::53]');
+    assert.equal(bracketed('127.0.0.1'), '127.0.0.1');
   });
 });
