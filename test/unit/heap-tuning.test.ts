@@ -21,12 +21,17 @@ const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
 console.log(JSON.stringify({ applied, newSpaceMiB: ns.space_size / 1048576 }));
 `;
 
-function probe(nodeArgs: string[], env: NodeJS.ProcessEnv = {}): { applied: boolean; newSpaceMiB: number } {
-  const out = execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', PROBE], {
+/** Runs `code` as an ES module in a child Node with `nodeArgs`; returns what it printed, parsed as JSON. */
+function runProbe(code: string, nodeArgs: string[], env: NodeJS.ProcessEnv = {}): unknown {
+  const out = execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
     env: { ...process.env, NODE_OPTIONS: '', ...env },
     encoding: 'utf8',
   });
-  return JSON.parse(out) as { applied: boolean; newSpaceMiB: number };
+  return JSON.parse(out);
+}
+
+function probe(nodeArgs: string[], env: NodeJS.ProcessEnv = {}): { applied: boolean; newSpaceMiB: number } {
+  return runProbe(PROBE, nodeArgs, env) as { applied: boolean; newSpaceMiB: number };
 }
 
 /**
@@ -55,11 +60,7 @@ console.log(JSON.stringify({ applied, oldPeakMiB: Math.round(oldPeak / 10485.76)
 `;
 
 function probeOld(nodeArgs: string[]): { applied: boolean; oldPeakMiB: number } {
-  const out = execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', OLD_PROBE], {
-    env: { ...process.env, NODE_OPTIONS: '' },
-    encoding: 'utf8',
-  });
-  return JSON.parse(out) as { applied: boolean; oldPeakMiB: number };
+  return runProbe(OLD_PROBE, nodeArgs) as { applied: boolean; oldPeakMiB: number };
 }
 
 /** Whether V8's Maglev tier is on before and after skipMaglev() (a V8 test intrinsic, hence the flag). */
@@ -71,12 +72,11 @@ console.log(JSON.stringify({ applied, before, after: %IsMaglevEnabled() }));
 `;
 
 function probeMaglev(nodeArgs: string[]): { applied: boolean; before: boolean; after: boolean } {
-  const out = execFileSync(
-    process.execPath,
-    ['--allow-natives-syntax', ...nodeArgs, '--input-type=module', '-e', MAGLEV_PROBE],
-    { env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' },
-  );
-  return JSON.parse(out) as { applied: boolean; before: boolean; after: boolean };
+  return runProbe(MAGLEV_PROBE, ['--allow-natives-syntax', ...nodeArgs]) as {
+    applied: boolean;
+    before: boolean;
+    after: boolean;
+  };
 }
 
 describe('heap tuning', () => {
