@@ -50,8 +50,8 @@ export function keepYoungGenerationSmall(): boolean {
  * (--heap-growing-percent, read at every limit update): 80 MiB, and at the maximum rate 43.9 against 46.2
  * µs of CPU per query (alternating runs): more, shorter full collections of a smaller heap cost less.
  * On Node 22 to 26 too (it was Node 20 only until a probe kept the young generation small, as the daemon
- * does): through the bench's throughput search (srch-style: 3 s each at -c 1, 4, 16 and 32, then the
- * maximum) dotstub's peak RSS was 85-88 MiB with it against 114-118 without on Node 22, 106-110 against
+ * does): through a sequence like the bench's throughput search (3 s each at dnsperf -c 1, 4, 16 and 32,
+ * then the maximum) dotstub's peak RSS was 85-88 MiB with it against 114-118 without on Node 22, 106-110 against
  * 130-139 on Node 24, 104-113 against 123-142 on Node 26, with CPU per query within the runs' noise; in
  * the probe of promoted garbage (test/unit/heap-tuning.test.ts) the old space peaked at 33-41 MiB with it
  * against 80-113 without, on every major from 20 to 26.
@@ -66,7 +66,7 @@ export function limitOldGenerationGrowth(): boolean {
  * malloc arena) were 6-11 MiB of dotstub's RSS. A daemon whose hot path is a few dozen functions that
  * Turbofan compiles anyway gains nothing from it: through the throughput search, peak 96-100 MiB with it
  * off against 104-110 on Node 26 and 96 against 102 on Node 24 (76-79 against 88-90 after the warm-up
- * alone), CPU per query at the maximum 14.5-15.3 against 15.1-17.0 µs. Set at run time, before the
+ * alone), CPU per query at the maximum on Node 26 14.5-15.3 against 15.1-17.0 µs. Set at run time, before the
  * configuration is read: only functions compiled after it skip the tier.
  */
 export function skipMaglev(): boolean {
