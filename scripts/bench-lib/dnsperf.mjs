@@ -40,7 +40,16 @@ export async function dnsperf(opts) {
   if (opts.qps) args.push('-Q', String(opts.qps));
   if (opts.verbose) args.push('-v');
   const r = await run('dnsperf', args, { timeoutMs: (opts.seconds + (opts.timeoutS ?? 2) + 15) * 1000 });
-  const text = r.stdout;
+  const res = { args: `dnsperf ${args.join(' ')}`, ...parseDnsperf(r.stdout, r.code, opts.verbose) };
+  if (!res.ok) res.error = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+  return res;
+}
+
+/**
+ * dnsperf's printed statistics (and, with `verbose`, its per-query "> RCODE name TYPE seconds" lines) as
+ * numbers: { ok, sent, completed, lost, qps, okQps, failed, rcodes, avgMs, p50Ms?, p99Ms? }.
+ */
+export function parseDnsperf(text, exitCode, verbose) {
   const rcodes = {};
   const rc = /Response codes:\s+(.*)/.exec(text);
   if (rc) for (const m of rc[1].matchAll(/([A-Z]+) (\d+)/g)) rcodes[m[1]] = Number(m[2]);
@@ -48,8 +57,7 @@ export async function dnsperf(opts) {
   const runTime = num(/Run time \(s\):\s+([\d.]+)/, text);
   const good = (rcodes.NOERROR ?? 0) + (rcodes.NXDOMAIN ?? 0);
   const res = {
-    args: `dnsperf ${args.join(' ')}`,
-    ok: r.code === 0 && completed !== undefined,
+    ok: exitCode === 0 && completed !== undefined,
     sent: num(/Queries sent:\s+(\d+)/, text),
     completed,
     lost: num(/Queries lost:\s+(\d+)/, text),
@@ -58,10 +66,10 @@ export async function dnsperf(opts) {
     okQps: runTime ? good / runTime : undefined,
     failed: completed !== undefined ? completed - good : undefined,
     rcodes,
+    // The first "Average Latency" is the queries'; a second one, under Connection Statistics, is the connects'.
     avgMs: (num(/Average Latency \(s\):\s+([\d.]+)/, text) ?? NaN) * 1000,
   };
-  if (!res.ok) res.error = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
-  if (opts.verbose) {
+  if (verbose) {
     const lat = [];
     for (const line of text.split('\n')) {
       if (line.charCodeAt(0) !== 62 /* > */) continue;

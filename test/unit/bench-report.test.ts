@@ -54,9 +54,69 @@ interface Report {
 
 const root = new URL('../../../', import.meta.url);
 const report = (await import(new URL('scripts/bench-lib/report.mjs', root).href)) as Report;
-const { percentile } = (await import(new URL('scripts/bench-lib/dnsperf.mjs', root).href)) as {
+interface DnsperfResult {
+  ok: boolean;
+  sent?: number;
+  completed?: number;
+  lost?: number;
+  qps?: number;
+  okQps?: number;
+  failed?: number;
+  rcodes: Record<string, number>;
+  avgMs: number;
+  p50Ms?: number;
+  p99Ms?: number;
+}
+
+const { percentile, parseDnsperf, bestSetting } = (await import(
+  new URL('scripts/bench-lib/dnsperf.mjs', root).href
+)) as {
   percentile: (sorted: number[], p: number) => number | undefined;
+  parseDnsperf: (text: string, exitCode: number, verbose: boolean) => DnsperfResult;
+  bestSetting: (
+    grid: [number, number][],
+    step: (clients: number, outstanding: number) => Promise<{ ok: boolean; okQps?: number }>,
+  ) => Promise<{ clients: number; outstanding: number; qps?: number }>;
 };
+
+/** dnsperf 2.10's output as it prints it (a run of 10 queries over DoT to unbound, `-v`). */
+const DNSPERF_OUTPUT = `DNS Performance Testing Tool
+Version 2.10.0
+
+[Status] Command line: dnsperf -s 127.0.0.1 -p 35587 -m dot -d q.txt -n 1 -c 1 -q 10 -l 2 -v
+[Status] Sending queries (to 127.0.0.1:35587)
+[Status] Testing complete (end of file)
+> NOERROR q0m.h0.bench.test A 0.001273
+> NOERROR q1m.h1.bench.test AAAA 0.000117
+> NOERROR q2m.h2.bench.test A 0.000135
+> SERVFAIL q3m.h3.bench.test TXT 0.000300
+> NXDOMAIN q4m.absent.bench.test A 0.000200
+> NOERROR q5m.h5.bench.test A 0.000150
+> NOERROR q6m.h6.bench.test A 0.000160
+> NOERROR q7m.h7.bench.test A 0.000170
+> NOERROR q8m.h8.bench.test A 0.000180
+> NOERROR q9m.h9.bench.test A 0.000190
+
+Statistics:
+
+  Queries sent:         12
+  Queries completed:    10 (83.33%)
+  Queries lost:         2 (16.67%)
+
+  Response codes:       NOERROR 8 (80.00%), NXDOMAIN 1 (10.00%), SERVFAIL 1 (10.00%)
+  Average packet size:  request 38, response 65
+  Run time (s):         0.500000
+  Queries per second:   20.000000
+
+  Average Latency (s):  0.000666 (min 0.000046, max 0.044155)
+  Latency StdDev (s):   0.004377
+
+Connection Statistics:
+
+  Reconnections:        0
+
+  Average Latency (s):  0.001773 (min 0.001773, max 0.001773)
+`;
 
 /** One repetition of a target with the given figures at the maximum, 2k and 10k q/s. */
 function rep(
@@ -95,6 +155,50 @@ describe('benchmark arithmetic', () => {
     assert.equal(percentile(sorted, 99), 100);
     assert.equal(percentile(sorted, 100), 100);
     assert.equal(percentile([], 99), undefined);
+  });
+
+  it("reads dnsperf's statistics: correct answers only count as throughput, the queries' own latency", () => {
+    const r = parseDnsperf(DNSPERF_OUTPUT, 0, false);
+    assert.equal(r.ok, true);
+    assert.equal(r.sent, 12);
+    assert.equal(r.completed, 10);
+    assert.equal(r.lost, 2);
+    assert.equal(r.qps, 20);
+    assert.deepEqual(r.rcodes, { NOERROR: 8, NXDOMAIN: 1, SERVFAIL: 1 });
+    // NOERROR and NXDOMAIN over the run time; the SERVFAIL is a failure, not throughput.
+    assert.equal(r.okQps, 18);
+    assert.equal(r.failed, 1);
+    // The first "Average Latency" (the queries'), not the connects' under Connection Statistics.
+    assert.ok(Math.abs(r.avgMs - 0.666) < 1e-9, String(r.avgMs));
+    assert.equal(r.p99Ms, undefined);
+    const v = parseDnsperf(DNSPERF_OUTPUT, 0, true);
+    assert.ok(v.p50Ms !== undefined && Math.abs(v.p50Ms - 0.18) < 1e-9, String(v.p50Ms));
+    assert.ok(v.p99Ms !== undefined && Math.abs(v.p99Ms - 1.273) < 1e-9, String(v.p99Ms));
+    assert.ok(Math.abs(v.avgMs - 0.2875) < 1e-9, String(v.avgMs));
+    assert.equal(parseDnsperf(DNSPERF_OUTPUT, 1, false).ok, false, 'a failed dnsperf is no result');
+    assert.equal(parseDnsperf('dnsperf: invalid option', 0, false).ok, false);
+  });
+
+  it('picks the dnsperf setting with the most correct answers, never a failed one', async () => {
+    const qps: Record<string, { ok: boolean; okQps?: number }> = {
+      '1/100': { ok: true, okQps: 40_000 },
+      '4/500': { ok: true, okQps: 52_000 },
+      '16/2000': { ok: false, okQps: 90_000 },
+      '32/4000': { ok: true, okQps: 51_000 },
+    };
+    const grid: [number, number][] = [
+      [1, 100],
+      [4, 500],
+      [16, 2000],
+      [32, 4000],
+    ];
+    const step = (c: number, q: number): Promise<{ ok: boolean; okQps?: number }> =>
+      Promise.resolve(qps[`${c}/${q}`] ?? { ok: false });
+    assert.deepEqual(await bestSetting(grid, step), { clients: 4, outstanding: 500, qps: 52_000 });
+    assert.deepEqual(await bestSetting(grid, () => Promise.resolve({ ok: false })), {
+      clients: 4,
+      outstanding: 500,
+    });
   });
 
   it('summarises repetitions: medians for speed, the worst repetition for losses, memory and connections', () => {
