@@ -1,8 +1,11 @@
-/** What the resolver does with one failed attempt: count it against the upstream's health, and say so once. */
+/**
+ * What the resolver records in upstream health: a failed attempt (counted, and said once), a late outcome of a
+ * hedged attempt, and failed connects no query waited for.
+ */
 import { describeCause, isRetryable, QueryTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { Upstream } from '../upstream/upstream.js';
+import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
 import type { Entry } from './attempt.js';
 
 /** Each attempt but the last gets half the time left, and at least this much, so a stall leaves room to fail over. */
@@ -20,7 +23,7 @@ export function countsAgainst(budgetMs: number, failure: unknown, timeoutMs: num
 }
 
 /**
- * Counts `upstream`'s failed connects against the entry `entryOf` finds for it, also those no query waited
+ * Counts `upstream`'s failed connects against its current entry (`entryOf`), also those no query waited
  * for: one opened ahead of queries (at start, after a network change) or one that outlived the query that
  * started it (a hanging connect outlasts the attempt's budget, which then fails as a soft timeout). Without
  * this, an upstream whose connects fail by themselves stayed "healthy" and the next query waited on it
@@ -28,12 +31,12 @@ export function countsAgainst(budgetMs: number, failure: unknown, timeoutMs: num
  */
 export function watchConnects(
   upstream: Upstream,
-  entryOf: (upstream: Upstream) => Entry | undefined,
+  entryOf: () => Entry | undefined,
   clock: Clock,
   logger: Logger,
 ): void {
   upstream.onConnectFailure?.((err) => {
-    const entry = entryOf(upstream);
+    const entry = entryOf();
     if (entry !== undefined && isRetryable(err)) recordFailure(entry, err, true, clock, logger);
   });
 }
@@ -44,7 +47,7 @@ export function watchConnects(
  */
 export function recordLate(
   entry: Entry,
-  outcome: object,
+  outcome: UpstreamAnswer | Error,
   counts: boolean,
   clock: Clock,
   logger: Logger,

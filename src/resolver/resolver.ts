@@ -104,8 +104,8 @@ export class Resolver {
   #watch(upstream: Upstream): void {
     if (this.#watched.has(upstream)) return;
     this.#watched.add(upstream);
-    const entryOf = (u: Upstream): Entry | undefined =>
-      this.#entries.find((e) => e.upstream === u) ?? this.#routed.get(u);
+    const entryOf = (): Entry | undefined =>
+      this.#entries.find((e) => e.upstream === upstream) ?? this.#routed.get(upstream);
     watchConnects(upstream, entryOf, this.#options.clock, this.#options.logger);
   }
 
