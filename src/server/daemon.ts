@@ -15,6 +15,7 @@ import { readCaFile } from '../upstream/ca-file.js';
 import { bindPair, createCache, NO_TLS_STATUS, openControl, startTls } from './daemon-parts.js';
 import type { Daemon, DaemonOptions, ListenSpec } from './daemon-types.js';
 import { newServerCounters, type QueryContext } from './query-handler.js';
+import { UdpReadGate } from './udp-read-gate.js';
 import {
   buildUpstreams,
   listenKey,
@@ -129,7 +130,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   desktop.attach(resolver);
   const cache = createCache(options, resolver, clock, logger);
   const counters = newServerCounters();
-  const ctx: QueryContext = { resolver, cache, counters, logger };
+  const upstreamAnswers = (): number => counters.upstreamAnswers.tls + counters.upstreamAnswers.clear;
+  const udpGate = new UdpReadGate(() => resolver.outstanding, upstreamAnswers, clock);
+  const ctx: QueryContext = { resolver, cache, counters, logger, udpGate };
   const bind = async (spec: ListenSpec): Promise<LiveListener | undefined> => {
     const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);
     if (bound === undefined) return undefined;
@@ -173,6 +176,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await control?.close();
         const listeners = state.listeners.flatMap((l) => [l.udp.close(), l.tcp.close()]);
         await Promise.all([...listeners, ...(tls === undefined ? [] : [tls.close()])]);
+        udpGate.clear();
         await desktop.close();
         await resolver.close();
       })()),
@@ -181,6 +185,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const l of state.listeners) l.tcp.destroy();
       tls?.destroy();
       void Promise.all(state.listeners.map((l) => l.udp.close()));
+      udpGate.clear();
       desktop.destroy();
       resolver.destroy();
     },

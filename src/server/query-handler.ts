@@ -16,6 +16,7 @@ import { errorAnswer, truncateAnswer } from '../dns/edns.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { Resolver, ResolveResult } from '../resolver/resolver.js';
 import type { Logger } from '../util/logger.js';
+import type { UdpReadGate } from './udp-read-gate.js';
 
 export type ClientTransport = 'udp' | 'tcp' | 'tls';
 
@@ -49,6 +50,8 @@ export interface QueryContext {
   readonly cache?: ResponseCache | undefined;
   readonly counters: ServerCounters;
   readonly logger: Logger;
+  /** Backpressure for the UDP listeners (udp-read-gate.ts); without it they read whatever comes. */
+  readonly udpGate?: UdpReadGate | undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import { describeCause } from '../errors.js';
 import { handleQuery, type QueryContext, type Replier } from './query-handler.js';
 import { listenError } from './listen-errors.js';
 import { isV6Address } from '../util/ip-literal.js';
+import type { ReadSwitch } from './udp-read-gate.js';
 
 /**
  * The socket's receive buffer. Linux's default (rmem_default, 208 KiB here) holds about 270 small queries
@@ -36,10 +37,13 @@ export class UdpListener {
   #closing = false;
   #drained: (() => void) | undefined;
   #closed: Promise<void> | undefined;
+  /** This socket's part in the daemon's read gate (udp-read-gate.ts), if it has one. */
+  readonly #switch: ReadSwitch | undefined;
 
   private constructor(socket: Socket, ctx: QueryContext) {
     this.#socket = socket;
     this.#ctx = ctx;
+    this.#switch = ctx.udpGate?.add(socket);
     this.#replier = {
       transport: 'udp',
       ctx,
@@ -100,6 +104,7 @@ export class UdpListener {
     } catch (err) {
       this.#failed(err);
     }
+    this.#ctx.udpGate?.afterQuery();
   }
 
   /**
@@ -121,6 +126,7 @@ export class UdpListener {
   }
 
   #done(): void {
+    this.#ctx.udpGate?.afterAnswer();
     if (--this.#inFlight === 0) this.#drained?.();
   }
 
@@ -132,6 +138,7 @@ export class UdpListener {
 
   async #close(): Promise<void> {
     this.#closing = true;
+    if (this.#switch !== undefined) this.#ctx.udpGate?.remove(this.#switch);
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         this.#drained = resolve;
