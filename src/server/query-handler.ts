@@ -127,6 +127,8 @@ class ClientQuery {
       });
     const answer = transport === 'udp' ? fitUdp(result.answer, this.msg, ctx.counters) : result.answer;
     this.replier.replied(answer, this.raw, this.port, this.address);
+    // Whichever client it was for, a query left the resolver: the UDP listeners may read again.
+    ctx.udpGate?.afterAnswer();
   }
 }
 

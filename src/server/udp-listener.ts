@@ -126,7 +126,6 @@ export class UdpListener {
   }
 
   #done(): void {
-    this.#ctx.udpGate?.afterAnswer();
     if (--this.#inFlight === 0) this.#drained?.();
   }
 

@@ -114,7 +114,7 @@ export class UdpReadGate {
     else this.#timer.refresh(STALL_MS);
   }
 
-  /** An answer went out: open again once few enough are left in flight. */
+  /** A client's query left the resolver (any transport): open again once few enough are left in flight. */
   afterAnswer(): void {
     if (this.#shut && this.#outstanding() <= GATE_LOW) this.#open();
   }
@@ -132,6 +132,11 @@ export class UdpReadGate {
 
   readonly #check = (): void => {
     if (!this.#shut) return;
+    // Answers that passed no afterAnswer() (prefetches, a listener's own) may have freed the room.
+    if (this.#outstanding() <= GATE_LOW) {
+      this.#open();
+      return;
+    }
     const answered = this.#answered();
     if (answered === this.#mark) {
       // Nothing answered in STALL_MS: the queue is not moving, so holding clients back gains nothing.

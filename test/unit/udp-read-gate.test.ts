@@ -80,6 +80,17 @@ describe('UdpReadGate', () => {
     assert.equal(sw.reading, true, 'clear() reads again');
   });
 
+  it('opens within STALL_MS when the room was freed by answers it did not hear of', () => {
+    const { clock, gate, load, sw } = setup();
+    load.outstanding = GATE_HIGH;
+    gate.afterQuery();
+    assert.equal(sw.reading, false);
+    load.outstanding = GATE_LOW;
+    load.answered += GATE_HIGH - GATE_LOW;
+    clock.advance(STALL_MS);
+    assert.equal(sw.reading, true);
+  });
+
   it('stops a switch added while shut, and leaves a removed one alone', () => {
     const { gate, load, sw } = setup();
     load.outstanding = GATE_HIGH;
