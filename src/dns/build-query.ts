@@ -1,7 +1,6 @@
 /**
  * A query written byte by byte (RFC 1035 sec. 4.1), so every type code survives (dns-packet writes HTTPS,
- * SVCB and TYPEnnn as 0). For `dotstub query`; the daemon forwards its clients' queries and builds one
- * only to carry an ACK (questionQuery, upstream/ack-nudge.ts).
+ * SVCB and TYPEnnn as 0). For `dotstub query`; the daemon never builds queries, it forwards its clients'.
  */
 import { Buffer } from 'node:buffer';
 import { TYPE_OPT } from './wire.js';
@@ -80,19 +79,6 @@ export function buildQuery(name: string, type: number, qclass: number, options: 
   opt.writeUInt16BE(options.ednsUdpSize, 3);
   opt.writeUInt32BE(options.dnssecOk === true ? 0x8000 : 0, 5);
   return Buffer.concat([header, encodeName(name), tail, opt]);
-}
-
-/**
- * A query (RD set, no OPT) for the question of `answer`, a message whose question ends at `questionEnd`:
- * header and question copied, the answer's flags and counts replaced.
- */
-export function questionQuery(answer: Buffer, questionEnd: number, id: number): Buffer {
-  const out = Buffer.from(answer.subarray(0, questionEnd));
-  out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(0x0100, 2);
-  out.writeUInt16BE(1, 4);
-  out.fill(0, 6, 12);
-  return out;
 }
 
 /** The reverse-lookup name of an IP address: `1.2.0.192.in-addr.arpa` or nibbles under `ip6.arpa`. */

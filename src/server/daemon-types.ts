@@ -51,8 +51,8 @@ export interface DaemonOptions {
   readonly minTlsVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
   /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 upstream, none to clients. @default true */
   readonly ecsPrivate?: boolean | undefined;
-  /** See TlsUpstreamOptions.ackNudge; off only in tests that count queries. @default true */
-  readonly ackNudge?: boolean | undefined;
+  /** See TlsUpstreamOptions.nudgeAfterTicket; off only in tests that count queries. @default true */
+  readonly nudgeAfterTicket?: boolean | undefined;
   readonly logger: Logger;
   readonly clock?: Clock;
   /**

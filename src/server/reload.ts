@@ -59,7 +59,7 @@ export function sharedUpstreamOptions(
     padBlock: options.paddingBlockSize,
     minTlsVersion: options.minTlsVersion ?? 'TLSv1.2',
     ecsPrivate: options.ecsPrivate ?? true,
-    ackNudge: options.ackNudge ?? true,
+    nudgeAfterTicket: options.nudgeAfterTicket ?? true,
     clock,
     logger,
   };

@@ -15,7 +15,7 @@ import type { Clock } from '../util/clock.js';
 import { ActivityTimer } from '../util/activity-timer.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
-import { AckNudge, carrierQuery } from './ack-nudge.js';
+import { FirstAnswerNudge } from './first-answer-nudge.js';
 import { InFlightTable } from './in-flight-table.js';
 import { countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
 import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
@@ -55,11 +55,6 @@ export interface StreamConnectionOptions {
   readonly keepalive: boolean;
   /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 instead of the client's. @default false */
   readonly ecsPrivate?: boolean | undefined;
-  /**
-   * Send a query of our own when the server holds its answers until our ACK (ack-nudge.ts). Off only in
-   * tests that count the queries a server receives. @default true
-   */
-  readonly ackNudge?: boolean | undefined;
   readonly auth?: AuthInfo | undefined;
   /** Where this connection counts reuse, deaths, padding, keepalive and round-trip times (its upstream's). */
   readonly stats?: ConnectionStats | undefined;
@@ -80,7 +75,7 @@ export class StreamConnection {
   #lastAnswerAt: number;
   #serverIdleMs: number | undefined;
   #ours = false;
-  readonly #nudge: AckNudge | undefined;
+  readonly #nudge = new FirstAnswerNudge();
   /** Queries written in this event-loop turn, sent together by #flush. */
   #queued: Buffer[] = [];
   #queuedBytes = 0;
@@ -88,17 +83,13 @@ export class StreamConnection {
     const frames = this.#queued;
     this.#queued = [];
     this.#queuedBytes = 0;
-    if (this.#state !== 'closed' && frames.length > 0) {
-      this.#socket.write(encodeFrames(frames));
-      this.#nudge?.wrote();
-    }
+    if (this.#state !== 'closed' && frames.length > 0) this.#socket.write(encodeFrames(frames));
   };
 
   constructor(socket: Duplex, options: StreamConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
     this.#lastAnswerAt = options.clock.now();
-    if (options.ackNudge !== false) this.#nudge = new AckNudge(options.clock, this.#nudgeTarget);
     this.#timer = new ActivityTimer(options.clock, options.idleTimeoutMs, () => {
       this.#onTimer();
     });
@@ -165,7 +156,7 @@ export class StreamConnection {
       ecsPrivate: this.#options.ecsPrivate,
     });
     const reused = this.#queriesSent > 0;
-    this.#nudge?.sent(wire);
+    this.#nudge.sent(wire, !reused);
     if (reused && this.#options.stats !== undefined) this.#options.stats.counters.connectionsReused++;
     const sentAt = this.#options.clock.now();
     sink.addEventListener('abort', this.#abandonAborted, { once: true });
@@ -209,20 +200,23 @@ export class StreamConnection {
   }
 
   /**
-   * The server sent a post-handshake message (a TLS 1.3 session ticket), which its next write may wait
-   * behind until our ACK (ack-nudge.ts): counted as an arrival while queries wait.
+   * The server sent a post-handshake message (a TLS 1.3 session ticket) while our first query waits: send
+   * that query again shortly unless it is answered, so our ACK leaves at once (first-answer-nudge.ts).
    */
   nudge(): void {
-    if (this.#table.size > 0) this.#nudge?.received();
+    this.#nudge.ticket(this.#options.clock, this.#nudgeTarget, this.#queued.length > 0);
   }
 
   readonly #nudgeTarget = {
-    canResend: (): boolean => this.#state === 'open' && this.#table.size > 0 && this.#queued.length === 0,
-    resend: (answered: Buffer | undefined, sent: Buffer): number => {
+    canResend: (): boolean => this.#state === 'open' && this.#table.size > 0,
+    resend: (first: Buffer): number => {
+      const copy = Buffer.from(first);
       const id = this.#table.allocateId();
-      this.#socket.write(encodeFrames([carrierQuery(answered, sent, id, this.#options)]));
-      const upstream = this.#options.target;
-      this.#options.logger.debug('sent a query of our own to carry our ACK (answers held)', { upstream });
+      copy.writeUInt16BE(id, 0);
+      this.#socket.write(encodeFrames([copy]));
+      this.#options.logger.debug('sent the first query again after a session ticket, to carry our ACK', {
+        upstream: this.#options.target,
+      });
       return id;
     },
   };
@@ -242,8 +236,6 @@ export class StreamConnection {
 
   #onData(chunk: Buffer): void {
     this.#decoder.each(chunk, this.#onFrameIfOpen);
-    // More answers may be held behind what just came, until our ACK (ack-nudge.ts).
-    if (this.#table.size > 0) this.#nudge?.received();
   }
 
   /** Frames after a garbage one (which closes the connection) are not read. */
@@ -269,6 +261,7 @@ export class StreamConnection {
       this.#onUnmatched(msg);
       return;
     }
+    this.#nudge.answered();
     const stats = this.#options.stats;
     this.#lastAnswerAt = this.#options.clock.now();
     this.#timer.touch(this.#lastAnswerAt);
@@ -279,7 +272,6 @@ export class StreamConnection {
       if (isPadded(msg)) stats.counters.paddedAnswers++;
     }
     this.#noteKeepalive(frame, msg);
-    this.#nudge?.answered(frame);
     sink.removeEventListener('abort', this.#abandonAborted);
     sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
     if (this.#table.size === 0) {
@@ -290,7 +282,7 @@ export class StreamConnection {
   }
 
   #onUnmatched(msg: ParsedMessage): void {
-    if (this.#nudge?.isCopyAnswer(msg.id, this.#table.size > 0) === true) return;
+    if (this.#nudge.isCopyAnswer(msg.id)) return;
     if (this.#options.stats !== undefined) this.#options.stats.counters.unmatchedAnswers++;
     this.#options.events?.unmatched?.();
     this.#options.logger.debug('dropped an answer that matches no query in flight', {
@@ -372,7 +364,6 @@ export class StreamConnection {
 
   #finish(err: Error | undefined): void {
     this.#timer.clear();
-    this.#nudge?.clear();
     if (err !== undefined)
       this.#options.logger.debug('upstream connection closed', {
         upstream: this.#options.target,

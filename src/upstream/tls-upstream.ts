@@ -47,11 +47,11 @@ export interface TlsUpstreamOptions {
   /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 instead of the client's. @default false */
   readonly ecsPrivate?: boolean | undefined;
   /**
-   * Send a query of our own when the server holds its answers (behind an answer or a session ticket) until
-   * our ACK, so the ACK goes out at once (ack-nudge.ts). Off only in tests that count the queries a
-   * server receives. @default true
+   * Send a fresh connection's first query again when a session ticket arrives before its answer, so our
+   * ACK goes out at once (StreamConnection.nudge). Off only in tests that count the queries a server
+   * receives. @default true
    */
-  readonly ackNudge?: boolean | undefined;
+  readonly nudgeAfterTicket?: boolean | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -161,7 +161,6 @@ export class TlsUpstream implements Upstream {
         // RFC 7828 sec. 3.2.1: ask for the server's idle timeout on TCP and TLS.
         keepalive: true,
         ecsPrivate: options.ecsPrivate,
-        ackNudge: options.ackNudge,
         auth,
         stats: this.#stats,
         clock: options.clock,
@@ -175,9 +174,8 @@ export class TlsUpstream implements Upstream {
           },
         },
       });
-      // TLS 1.3 tickets come after the handshake (TLS 1.2's came within it, before this point): an
-      // arrival the server's next write may wait behind.
-      if (options.ackNudge !== false)
+      // TLS 1.3 tickets come after the handshake (TLS 1.2's came within it, before this point).
+      if (options.nudgeAfterTicket !== false)
         socket.on('session', () => {
           conn.nudge();
         });

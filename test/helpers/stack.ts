@@ -48,7 +48,7 @@ export function stackDefaults(): Omit<DaemonOptions, 'upstreams' | 'logger'> {
     backoff: { baseMs: 200, capMs: 1000, jitter: 0 },
     // The in-process server leaves Nagle on, as unbound does: with the nudge, a first query that waits
     // past the session ticket reaches it twice, and the tests here count what servers receive.
-    ackNudge: false,
+    nudgeAfterTicket: false,
   };
 }
 

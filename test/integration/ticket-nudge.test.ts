@@ -1,7 +1,6 @@
 // A server that leaves Nagle on (unbound, and this in-process one) holds its answer behind a TLS 1.3
 // session ticket until our ACK comes; StreamConnection.nudge() sends the first query once more so that
-// the ACK goes at once (src/upstream/ack-nudge.ts; the case of answers held behind answers is
-// ack-nudge.test.ts). What is checked here is the behaviour on the wire, not the time saved (that is
+// the ACK goes at once. What is checked here is the behaviour on the wire, not the time saved (that is
 // the benchmark's): one copy of the same question under another ID, its answer dropped quietly, one
 // answer to the client, and nothing more on later queries.
 import assert from 'node:assert/strict';
@@ -16,7 +15,7 @@ describe('nudge after a session ticket (Nagle on the server, delayed ACK here)',
     const up = await startFakeUpstream({
       onQuery: (q) => (q.connectionIndex === 0 && q.name === 'first.nudge.example' ? { delayMs: 300 } : {}),
     });
-    const stack = await startStack({ upstreams: [spec(up.port)], ackNudge: true });
+    const stack = await startStack({ upstreams: [spec(up.port)], nudgeAfterTicket: true });
     try {
       const first = await udpQuery(stack.port, buildQuery('first.nudge.example', 'A', { id: 7 }));
       assert.equal(parseAnswer(first).rcode, 'NOERROR');
@@ -40,7 +39,7 @@ describe('nudge after a session ticket (Nagle on the server, delayed ACK here)',
       const counters = stack.daemon.upstreams[0]!.counters;
       assert.equal(counters.unmatchedAnswers, 0, 'the copy answer is expected, not counted as stray');
       assert.equal(counters.connectionsOpened, 1);
-      assert.ok(stack.log.some((l) => l.includes('to carry our ACK')));
+      assert.ok(stack.log.some((l) => l.includes('sent the first query again after a session ticket')));
     } finally {
       await stack.close();
       await up.close();
@@ -49,7 +48,7 @@ describe('nudge after a session ticket (Nagle on the server, delayed ACK here)',
 
   it('sends nothing more when the option is off', async () => {
     const up = await startFakeUpstream({ onQuery: () => ({ delayMs: 300 }) });
-    const stack = await startStack({ upstreams: [spec(up.port)], ackNudge: false });
+    const stack = await startStack({ upstreams: [spec(up.port)], nudgeAfterTicket: false });
     try {
       const answer = await udpQuery(stack.port, buildQuery('off.nudge.example', 'A'));
       assert.equal(parseAnswer(answer).rcode, 'NOERROR');

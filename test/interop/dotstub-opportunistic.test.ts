@@ -33,7 +33,7 @@ after(async () => {
 const PEERS = ['kdig', 'unbound', 'unbound-control', 'openssl'] as const;
 const CLEAR_WARNING = /^level=warn msg="[^"]*answering in CLEAR TEXT, NOT PRIVATE/m;
 const TLS_AGAIN = /^level=warn msg="[^"]*TLS works again/m;
-const ACK_CARRIER = /^level=debug msg="sent a query of our own to carry our ACK/m;
+const FIRST_QUERY_AGAIN = /^level=debug msg="sent the first query again after a session ticket/m;
 const PROMPT_MS = 7000;
 /** Spacing of the queries that trigger the re-upgrade probe (first due about 1 s ± 20 % after the downgrade). */
 const PROBE_SPACING_MS = 1500;
@@ -214,8 +214,8 @@ void test('re-upgrade: the same Opportunistic dotstub goes back to TLS once unbo
   const tlsGot = (await ub.tlsQueriesReceived()) - tlsBefore;
   const totalGot = (await ub.queriesReceived()) - totalBefore;
   // When unbound's session ticket beats its first answer on the new connection, dotstub sends that first
-  // query once more to carry its ACK (ack-nudge.ts), and unbound counts the copy: a race of timing.
-  const copies = occurrences(d.process.stderr(), ACK_CARRIER);
+  // query once more to carry its ACK (first-answer-nudge.ts), and unbound counts the copy: a race of timing.
+  const copies = occurrences(d.process.stderr(), FIRST_QUERY_AGAIN);
   assert.equal(
     tlsGot,
     privateQueries.length + copies,
