@@ -7,9 +7,12 @@
  * the in-flight tables, longer than the ~5 ms between young-generation collections, so each scavenge
  * copied and promoted the objects of hundreds of waiting queries (--trace-gc-nvp: 152 KB survived and 39
  * KB promoted per scavenge, 0.43 ms a pause, against 15 KB and 0.29 ms for a bare forwarder). The
- * upstream answers no faster for holding more of them: the queue only moves. Measured through the bench's
- * load (dnsperf -c 4 -q 500 against the loopback unbound): CPU per query 15.1 against 15.7-16.1 µs,
- * peak memory 67 against 74-75 MiB, throughput the same or higher.
+ * upstream answers no faster for holding more of them: the queue only moves. By hand against the
+ * loopback unbound, alternating builds: CPU per query 14.0-14.8 against 15.8-15.9 µs at dnsperf -c 4 -q
+ * 500, 13.6-14.5 against 17.3-18.1 at -c 16 -q 2000, 15.4 against 16.0 on average after the bench's
+ * search sequence; peak memory 65 against 77-78 MiB. The price: beyond the receive buffer (dnsperf's
+ * 4,000 outstanding) the kernel drops datagrams, as it does for any UDP server, where the heap took them.
+ * 128/64 halved the throughput (unbound's Nagle holds answers while we write nothing).
  *
  * Only while answers flow: a pause that sees no answer for STALL_MS (an upstream that stopped answering,
  * queries waiting on timeouts) reopens the gate and keeps it open until answers come again, so a dead
