@@ -116,6 +116,12 @@ function globalFamilies(out: Exposition, s: StatusSnapshot): void {
   out.family('dotstub_truncated_total', 'counter', 'UDP answers truncated to the client size (TC=1).', [
     [{}, g.truncated],
   ]);
+  out.family(
+    'dotstub_udp_read_pauses_total',
+    'counter',
+    'Times the UDP listeners stopped reading with a full queue upstream (backpressure).',
+    [[{}, g.udpReadPauses]],
+  );
   out.family('dotstub_downgrades_total', 'counter', 'Opportunistic upstreams that went to clear text.', [
     [{}, g.downgrades],
   ]);

@@ -172,7 +172,7 @@ function totals(s: StatusSnapshot): string[] {
     `  answers by rcode  ${pairs(g.rcodes)}`,
     `  made here         ${g.servfailLocal} SERVFAIL (${g.overloaded} of them for overload), ${g.dropped} dropped, ${g.truncated} truncated for UDP`,
     `  clear text        ${g.downgrades} downgrades to clear, ${g.upgrades} back to TLS`,
-    `  outstanding       ${g.outstanding} now, ${g.outstandingPeak} peak`,
+    `  outstanding       ${g.outstanding} now, ${g.outstandingPeak} peak; UDP reads paused ${g.udpReadPauses} times for it`,
     `  memory            rss ${formatBytes(g.memory.rssBytes)}, heap ${formatBytes(g.memory.heapUsedBytes)} of ${formatBytes(g.memory.heapTotalBytes)}`,
   ];
 }

@@ -88,6 +88,8 @@ export interface GlobalStatus {
   readonly overloaded: number;
   readonly dropped: number;
   readonly truncated: number;
+  /** Times the UDP listeners stopped reading, with 256 queries in flight upstream (backpressure). */
+  readonly udpReadPauses: number;
   /** Opportunistic upstreams that went to clear text, and back to TLS. */
   readonly downgrades: number;
   readonly upgrades: number;

@@ -131,7 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const cache = createCache(options, resolver, clock, logger);
   const counters = newServerCounters();
   const upstreamAnswers = (): number => counters.upstreamAnswers.tls + counters.upstreamAnswers.clear;
-  const udpGate = new UdpReadGate(() => resolver.outstanding, upstreamAnswers, clock);
+  const udpGate = new UdpReadGate(() => resolver.outstanding, upstreamAnswers, clock, counters);
   const ctx: QueryContext = { resolver, cache, counters, logger, udpGate };
   const bind = async (spec: ListenSpec): Promise<LiveListener | undefined> => {
     const bound = await bindPair(spec, ctx, options.tcp ?? DEFAULT_TCP_LIMITS, logger);

@@ -26,6 +26,8 @@ export interface ServerCounters {
   notimp: number;
   dropped: number;
   truncated: number;
+  /** Times the UDP listeners stopped reading with a full queue upstream (udp-read-gate.ts). */
+  udpReadPauses: number;
   /** Resolver answers by the upstream transport that gave them (locally made SERVFAILs count in neither). */
   upstreamAnswers: { tls: number; clear: number };
   /** Resolver answers sent to clients, by RCODE (index 0-15); FORMERR and NOTIMP made here are counted above. */
@@ -39,6 +41,7 @@ export function newServerCounters(): ServerCounters {
     notimp: 0,
     dropped: 0,
     truncated: 0,
+    udpReadPauses: 0,
     upstreamAnswers: { tls: 0, clear: 0 },
     rcodes: new Array<number>(16).fill(0),
   };

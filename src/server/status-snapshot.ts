@@ -76,6 +76,7 @@ function globalStatus(source: StatusSource): GlobalStatus {
     overloaded: resolver.counters.overloaded,
     dropped: counters.dropped,
     truncated: counters.truncated,
+    udpReadPauses: counters.udpReadPauses,
     downgrades,
     upgrades,
     outstanding: resolver.outstanding,

@@ -68,17 +68,28 @@ export class UdpReadGate {
   /** The upstreams stalled during a pause: no pausing until they answer again. */
   #stalled = false;
   #timer: Timer | undefined;
-  /** Times the gate shut (tests). */
-  pauses = 0;
+  readonly #counters: { udpReadPauses: number };
 
   /**
    * `outstanding`: queries in flight upstream (the resolver's); `answered`: a count of answers from
-   * upstreams that only grows (locally made SERVFAILs, timeouts among them, do not count).
+   * upstreams that only grows (locally made SERVFAILs, timeouts among them, do not count); `counters`
+   * counts the pauses (status).
    */
-  constructor(outstanding: () => number, answered: () => number, clock: Clock) {
+  constructor(
+    outstanding: () => number,
+    answered: () => number,
+    clock: Clock,
+    counters: { udpReadPauses: number } = { udpReadPauses: 0 },
+  ) {
     this.#outstanding = outstanding;
     this.#answered = answered;
     this.#clock = clock;
+    this.#counters = counters;
+  }
+
+  /** Times the gate shut. */
+  get pauses(): number {
+    return this.#counters.udpReadPauses;
   }
 
   get shut(): boolean {
@@ -110,7 +121,7 @@ export class UdpReadGate {
       this.#stalled = false;
     }
     this.#shut = true;
-    this.pauses++;
+    this.#counters.udpReadPauses++;
     this.#mark = this.#answered();
     for (const sw of this.#switches) sw.stop();
     if (this.#timer === undefined) this.#timer = this.#clock.setTimeout(this.#check, STALL_MS);

@@ -129,6 +129,7 @@ export const snapshot: StatusSnapshot = {
     overloaded: 0,
     dropped: 0,
     truncated: 2,
+    udpReadPauses: 3,
     downgrades: 0,
     upgrades: 0,
     outstanding: 2,

@@ -57,6 +57,8 @@ describe('UDP read gate', () => {
         'every query answered, none lost in the wait',
       );
       assert.equal(up.queries.length, BURST);
+      const pauses = stack.daemon.counters.udpReadPauses;
+      assert.ok(pauses >= 1, `status counts the pauses (${pauses})`);
     } finally {
       await stack.close();
       await up.close();

@@ -160,6 +160,7 @@ describe('dotstub status output', () => {
       'dotstub_client_queries_total{transport="tcp"} 23',
       'dotstub_responses_total{rcode="SERVFAIL"} 4',
       'dotstub_outstanding_queries_peak 17',
+      'dotstub_udp_read_pauses_total 3',
       '# TYPE dotstub_outstanding_queries gauge',
       'dotstub_resident_memory_bytes 52428800',
       'dotstub_upstream_state{upstream="149.112.112.112#853",state="backing-off"} 1',
@@ -254,7 +255,7 @@ totals
   answers by rcode  NOERROR 110, FORMERR 1, SERVFAIL 4, NXDOMAIN 8, NOTIMP 0, REFUSED 0, other 0
   made here         4 SERVFAIL (0 of them for overload), 0 dropped, 2 truncated for UDP
   clear text        0 downgrades to clear, 0 back to TLS
-  outstanding       2 now, 17 peak
+  outstanding       2 now, 17 peak; UDP reads paused 3 times for it
   memory            rss 50.0 MiB, heap 12.0 MiB of 20.0 MiB
 
 cache
