@@ -136,7 +136,7 @@ export class Resolver {
     this.#outstanding++;
     if (this.#outstanding > this.counters.outstandingPeak) this.counters.outstandingPeak = this.#outstanding;
     this.#current++;
-    const now = this.#options.clock.now();
+    const now = this.#now();
     const route = msg.question === undefined ? undefined : this.#options.router?.routeKey(msg.question.key);
     const local = route?.kind === 'local';
     const pool = route === undefined || local ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
@@ -194,7 +194,7 @@ export class Resolver {
    * Sends the job to its next candidate, or answers SERVFAIL when none is left or time is up and no attempt
    * is still running (a hedged one may yet answer: its own budget ends by the query's deadline).
    */
-  #next(job: Job, now = this.#options.clock.now()): void {
+  #next(job: Job, now = this.#now()): void {
     const entry = job.candidates[job.next];
     const remaining = job.deadline - now;
     if (entry === undefined || remaining <= 0) {
@@ -209,7 +209,7 @@ export class Resolver {
     const last = job.next === job.candidates.length - 1;
     job.next++;
     // Each attempt but the last gets half the time left, and at least MIN_ATTEMPT_MS, to leave room to fail over.
-    let budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), remaining / 2);
+    let budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), Math.floor(remaining / 2));
     if (this.#probes.holds(entry)) budget = Math.min(budget, PROBE_WAIT_MS);
     const attempt = new Attempt(job, entry, now, budget, this.#attemptEnded);
     this.#deadlines.add(attempt, budget, now);
@@ -310,6 +310,15 @@ export class Resolver {
       // The listener's own failure: never let it reach the connection that delivered the answer.
       this.#options.logger.error('failed to deliver an answer', { cause: describeCause(err) });
     }
+  }
+
+  /**
+   * The clock in whole milliseconds for what a query keeps while in flight (its deadline, its attempts'
+   * start, budget and expiry): V8 stores a field holding a fraction as an object of its own (a HeapNumber,
+   * 16 bytes), a whole number inline, and the queries in flight are what each scavenge copies.
+   */
+  #now(): number {
+    return Math.floor(this.#options.clock.now());
   }
 
   #entryFor(upstream: Upstream): Entry {
