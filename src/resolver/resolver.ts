@@ -8,7 +8,7 @@ import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { localZoneAnswer } from '../dns/local-zone.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
-import type { Clock } from '../util/clock.js';
+import { wholeMs, type Clock } from '../util/clock.js';
 import { Deadlines } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
@@ -136,7 +136,8 @@ export class Resolver {
     this.#outstanding++;
     if (this.#outstanding > this.counters.outstandingPeak) this.counters.outstandingPeak = this.#outstanding;
     this.#current++;
-    const now = this.#now();
+    // Whole milliseconds for what the query keeps in flight (util/clock.ts wholeMs).
+    const now = wholeMs(this.#options.clock);
     const route = msg.question === undefined ? undefined : this.#options.router?.routeKey(msg.question.key);
     const local = route?.kind === 'local';
     const pool = route === undefined || local ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
@@ -194,7 +195,7 @@ export class Resolver {
    * Sends the job to its next candidate, or answers SERVFAIL when none is left or time is up and no attempt
    * is still running (a hedged one may yet answer: its own budget ends by the query's deadline).
    */
-  #next(job: Job, now = this.#now()): void {
+  #next(job: Job, now = wholeMs(this.#options.clock)): void {
     const entry = job.candidates[job.next];
     const remaining = job.deadline - now;
     if (entry === undefined || remaining <= 0) {
@@ -310,15 +311,6 @@ export class Resolver {
       // The listener's own failure: never let it reach the connection that delivered the answer.
       this.#options.logger.error('failed to deliver an answer', { cause: describeCause(err) });
     }
-  }
-
-  /**
-   * The clock in whole milliseconds for what a query keeps while in flight (its deadline, its attempts'
-   * start, budget and expiry): V8 stores a field holding a fraction as an object of its own (a HeapNumber,
-   * 16 bytes), a whole number inline, and the queries in flight are what each scavenge copies.
-   */
-  #now(): number {
-    return Math.floor(this.#options.clock.now());
   }
 
   #entryFor(upstream: Upstream): Entry {
