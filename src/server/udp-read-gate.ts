@@ -92,10 +92,6 @@ export class UdpReadGate {
     return this.#counters.udpReadPauses;
   }
 
-  get shut(): boolean {
-    return this.#shut;
-  }
-
   /** A listener's socket; undefined when this Node offers no way to pause it (it is then never paused). */
   add(socket: Socket): ReadSwitch | undefined {
     const sw = readSwitch(socket);
