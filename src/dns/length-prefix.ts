@@ -88,3 +88,69 @@ export class FrameDecoder {
     return 0;
   }
 }
+
+/**
+ * The pull form of FrameDecoder, for a reader that starts only as many frames as it may: bytes wait here
+ * as the chunks they came in, and a frame becomes a Buffer (a view) only when next() takes it. A stream
+ * client paused with hundreds of pipelined queries unread holds its chunks, not an object per query that
+ * would outlive scavenges and be promoted.
+ */
+export class FrameQueue {
+  readonly #chunks: Buffer[] = [];
+  /** Where the unread bytes start in the first chunk. */
+  #offset = 0;
+  #buffered = 0;
+
+  /** Bytes not yet taken: whole frames that wait, and a partial one. */
+  get pending(): number {
+    return this.#buffered;
+  }
+
+  feed(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+  }
+
+  /** Whether a whole frame waits. */
+  get ready(): boolean {
+    return this.#buffered >= 2 && this.#buffered >= this.#frameLength() + 2;
+  }
+
+  /** The next whole frame (an empty Buffer for a zero-length one), or undefined while none is complete. */
+  next(): Buffer | undefined {
+    if (!this.ready) return undefined;
+    const length = this.#frameLength();
+    let first = this.#chunks[0] as Buffer;
+    if (first.length - this.#offset < length + 2) {
+      // The frame spans chunks: join what is buffered once, now that the frame is complete.
+      this.#chunks[0] = first.subarray(this.#offset);
+      first = Buffer.concat(this.#chunks);
+      this.#chunks.length = 0;
+      this.#chunks.push(first);
+      this.#offset = 0;
+    }
+    const start = this.#offset + 2;
+    const frame = viewOf(first, start, start + length);
+    this.#offset = start + length;
+    this.#buffered -= length + 2;
+    if (this.#offset === first.length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+    return frame;
+  }
+
+  #frameLength(): number {
+    return (this.#byteAt(0) << 8) | this.#byteAt(1);
+  }
+
+  #byteAt(i: number): number {
+    let index = i + this.#offset;
+    for (const chunk of this.#chunks) {
+      if (index < chunk.length) return chunk[index] ?? 0;
+      index -= chunk.length;
+    }
+    return 0;
+  }
+}

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { describeCause } from '../errors.js';
-import { encodeFrame, FrameDecoder } from '../dns/length-prefix.js';
+import { encodeFrame, FrameQueue } from '../dns/length-prefix.js';
 import { HEADER_LENGTH } from '../dns/wire.js';
 import { handleQuery, type QueryContext, type Replier } from './query-handler.js';
 
@@ -31,9 +31,9 @@ export const DEFAULT_TCP_LIMITS: TcpLimits = {
 };
 
 /** Queries in progress for all the clients of one listener, past which each keeps only MIN_IN_FLIGHT. */
-const LISTENER_IN_FLIGHT_BUDGET = 512;
+const LISTENER_IN_FLIGHT_BUDGET = 256;
 /** What one client may always have in progress, however busy the others are. */
-const MIN_IN_FLIGHT = 16;
+const MIN_IN_FLIGHT = 8;
 
 /** The clients of one listener: how many, and their queries in progress. */
 export interface ListenerLoad {
@@ -53,13 +53,19 @@ export function listenerLoad(clients: { readonly size: number }): ListenerLoad {
 
 /**
  * Whether a client with `own` queries in progress may start another. Its cap is its share of the
- * listener's 512 (all of maxInFlightPerClient while four or fewer are connected, 16 at least), and past
- * its first 16 it starts more only while the listener has fewer than 512 in progress: at most
- * 512 + 16 per client, and 512 once every client holds its share. Pipelining clients had filled the
- * resolver's whole outstanding limit (4,096) under dnsperf -m tcp -c 32 -q 4000: 3,000 queries waiting,
- * answered after dnsperf gave up, goodput 11k q/s against 35k at -c 4, peak memory 100 MiB. Reading
- * less leaves the rest in the clients' kernel buffers (TCP flow control). A client over 16 is woken by
- * its own answers, so none waits on another's.
+ * listener's 256 (all of maxInFlightPerClient while one or two are connected, 8 at least), and past its
+ * first 8 it starts more only while the listener has fewer than 256 in progress: at most 256 + 8 per
+ * client, and 256 once every client holds its share. Reading less leaves the rest in the clients' kernel
+ * buffers (TCP flow control); a client over 8 is woken by its own answers, so none waits on another's.
+ *
+ * Why so few: pipelining clients had filled the resolver's whole outstanding limit (4,096) under dnsperf
+ * -m tcp -c 32 -q 4000: 3,000 queries waiting, answered after dnsperf gave up. A budget of 512 (16 each)
+ * fixed that, but with 500 in flight at the maximum each query outlived two scavenges and was promoted
+ * (--trace-gc-nvp at -m tcp -c 4 -q 500: 72 KB promoted per scavenge, 137 KB at -c 32 -q 4000); 256, as
+ * for the UDP listeners (udp-read-gate.ts), with the waiting frames kept as bytes (FrameQueue): 0.7 and 9
+ * KB. Through the bench's TCP search sequence, alternating: peak RSS after -c 4 -q 500 68.7 against 73.7-
+ * 74.0 MiB (at -c 32 -q 4000 76-77 either way: the C heap's growth there is not the JavaScript heap's),
+ * CPU per query at the maximum 7.9-8.7 against 9.1-10.9 µs, 85-89k against 72-84k q/s.
  */
 export function mayStart(limits: TcpLimits, own: number, load: ListenerLoad | undefined): boolean {
   if (load === undefined) return own < limits.maxInFlightPerClient;
@@ -84,9 +90,9 @@ export class StreamClient {
   readonly #limits: TcpLimits;
   readonly #options: StreamClientOptions;
   readonly #label: string;
-  readonly #decoder = new FrameDecoder();
+  /** What the client sent and we have not started: whole frames that wait their turn, and a partial one. */
+  readonly #frames = new FrameQueue();
   #inFlight = 0;
-  readonly #backlog: Buffer[] = [];
   #ended = false;
   #corked = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -128,32 +134,36 @@ export class StreamClient {
   }
 
   #onData(chunk: Buffer): void {
-    const before = this.#decoder.pending;
-    const frames = this.#decoder.push(chunk);
-    if (before === 0 || frames.length > 0) this.#frameStartedAt = Date.now();
-    for (const frame of frames) {
-      // RFC 9210 sec. 4: a frame too short for a header is not DNS; drop just this client.
-      if (frame.length < HEADER_LENGTH) {
-        this.#socket.destroy();
-        return;
-      }
-      this.#backlog.push(frame);
-    }
-    this.#drain();
+    const before = this.#frames.pending;
+    this.#frames.feed(chunk);
+    const started = this.#drain();
+    if (before === 0 || started > 0) this.#frameStartedAt = Date.now();
     this.#arm();
   }
 
-  /** Starts queued queries up to this client's share; reading pauses while any wait, so memory stays bounded. */
-  #drain(): void {
+  /**
+   * Starts waiting queries up to this client's share and returns how many; reading pauses while whole
+   * frames wait, so what a client pipelines beyond its share stays in its TCP buffers (flow control), and
+   * what was read stays bytes until it starts.
+   */
+  #drain(): number {
     const { load } = this.#options;
+    let started = 0;
     while (mayStart(this.#limits, this.#inFlight, load) && !this.#socket.destroyed) {
-      const frame = this.#backlog.shift();
+      const frame = this.#frames.next();
       if (frame === undefined) break;
+      // RFC 9210 sec. 4: a frame too short for a header is not DNS; drop just this client.
+      if (frame.length < HEADER_LENGTH) {
+        this.#socket.destroy();
+        break;
+      }
+      started++;
       this.#query(frame);
     }
-    if (this.#socket.destroyed) return;
-    if (this.#backlog.length > 0) this.#socket.pause();
+    if (this.#socket.destroyed) return started;
+    if (this.#frames.ready) this.#socket.pause();
     else this.#socket.resume();
+    return started;
   }
 
   #query(frame: Buffer): void {
@@ -203,16 +213,16 @@ export class StreamClient {
   };
 
   #maybeFinish(): void {
-    if (this.#ended && this.#inFlight === 0 && this.#backlog.length === 0 && !this.#socket.destroyed)
+    if (this.#ended && this.#inFlight === 0 && !this.#frames.ready && !this.#socket.destroyed)
       this.#socket.end();
   }
 
   /** One timer: a partial frame must finish in time; with nothing in flight, an idle client is closed. */
   #arm(): void {
     this.#clearTimer();
-    // While queries run or wait in the backlog, reading is paused by us, not slowed by the client.
-    if (this.#socket.destroyed || this.#inFlight > 0 || this.#backlog.length > 0) return;
-    const partial = this.#decoder.pending > 0;
+    // While queries run or whole frames wait, reading is paused by us, not slowed by the client.
+    if (this.#socket.destroyed || this.#inFlight > 0 || this.#frames.ready) return;
+    const partial = this.#frames.pending > 0;
     const ms = partial
       ? Math.max(1, this.#frameStartedAt + this.#limits.partialFrameTimeoutMs - Date.now())
       : this.#limits.idleTimeoutMs;

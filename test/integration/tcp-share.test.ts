@@ -1,4 +1,4 @@
-// Many pipelining TCP clients share the listener's 512 queries in flight (16 each at least): none is
+// Many pipelining TCP clients share the listener's 256 queries in flight (8 each at least): none is
 // refused or dropped, and they cannot fill the resolver's outstanding limit (dnsperf -m tcp -c 32 -q 4000
 // had queued 3,000+, answered after dnsperf gave up).
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { tcpPipeline } from '../helpers/load.js';
 import { spec, startStack } from '../helpers/stack.js';
 
 describe('TCP clients share the in-flight budget', () => {
-  it('32 clients pipelining 100 queries each: all answered, at most 512 + 16 each in the resolver at once', async () => {
+  it('32 clients pipelining 100 queries each: all answered, at most 256 + 8 each in the resolver at once', async () => {
     // Slow answers keep every query in flight long enough for all 32 clients to push theirs at once.
     const up = await startFakeUpstream({ onQuery: () => ({ delayMs: 150 }) });
     const stack = await startStack({ upstreams: [spec(up.port)], maxOutstanding: 4096, timeoutMs: 10_000 });
@@ -24,9 +24,9 @@ describe('TCP clients share the in-flight budget', () => {
       const answers = (await Promise.all(clients)).flat();
       assert.equal(answers.length, 3200);
       assert.ok(answers.every((a) => parseAnswer(a).rcode === 'NOERROR'));
-      // 512 for the listener, plus the 16 each client may always have: 1,024 for 32 clients.
+      // 256 for the listener, plus the 8 each client may always have: 512 for 32 clients.
       const peak = stack.daemon.resolver.counters.outstandingPeak;
-      assert.ok(peak <= 512 + 16 * 32, `${peak} queries were in the resolver at once`);
+      assert.ok(peak <= 256 + 8 * 32, `${peak} queries were in the resolver at once`);
       assert.ok(peak >= 128, `${peak}: the clients did pipeline`);
     } finally {
       await stack.close();

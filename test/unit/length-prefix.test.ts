@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeFrame, encodeFrames, FrameDecoder } from '../../src/dns/length-prefix.js';
+import { encodeFrame, encodeFrames, FrameDecoder, FrameQueue } from '../../src/dns/length-prefix.js';
 
 describe('FrameDecoder', () => {
   it('returns many frames from one chunk', () => {
@@ -60,6 +60,69 @@ describe('FrameDecoder', () => {
 function restOf(frames: readonly Buffer[], done: number): number {
   return frames.slice(done).reduce((n, f) => n + f.length + 2, 0);
 }
+
+/** Every whole frame the queue holds now. */
+function takeAll(queue: FrameQueue): Buffer[] {
+  const out: Buffer[] = [];
+  for (let frame = queue.next(); frame !== undefined; frame = queue.next()) out.push(frame);
+  return out;
+}
+
+describe('FrameQueue', () => {
+  it('gives frames one at a time, only when whole, and counts the bytes not taken', () => {
+    const frames = [Buffer.alloc(12, 1), Buffer.alloc(0), Buffer.alloc(300, 3)];
+    const wire = Buffer.concat(frames.map(encodeFrame));
+    const queue = new FrameQueue();
+    queue.feed(wire.subarray(0, 20));
+    assert.equal(queue.ready, true);
+    assert.ok(queue.next()?.equals(frames[0]!));
+    assert.equal(queue.pending, 6, 'the empty frame and 4 bytes of the third');
+    assert.equal(queue.next()?.length, 0, 'a zero-length frame comes back empty');
+    assert.equal(queue.ready, false);
+    assert.equal(queue.next(), undefined);
+    assert.equal(queue.pending, 4);
+    queue.feed(wire.subarray(20));
+    assert.ok(queue.next()?.equals(frames[2]!));
+    assert.equal(queue.pending, 0);
+    assert.equal(queue.ready, false);
+  });
+
+  it('reassembles a 65535-byte frame fed one byte at a time', () => {
+    const payload = Buffer.alloc(65535, 7);
+    const wire = encodeFrame(payload);
+    const queue = new FrameQueue();
+    for (let i = 0; i < wire.length - 1; i++) queue.feed(wire.subarray(i, i + 1));
+    assert.equal(queue.next(), undefined);
+    queue.feed(wire.subarray(wire.length - 1));
+    assert.ok(queue.next()?.equals(payload));
+    assert.equal(queue.pending, 0);
+  });
+
+  it('decodes the same frames however the stream is cut, whenever they are taken', () => {
+    const frames = Array.from({ length: 200 }, (_, i) => Buffer.alloc((i * 37) % 700, i & 0xff));
+    const wire = Buffer.concat(frames.map(encodeFrame));
+    let seed = 11;
+    for (let round = 0; round < 20; round++) {
+      const queue = new FrameQueue();
+      const got: Buffer[] = [];
+      for (let at = 0; at < wire.length;) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        const size = 1 + (seed % (round < 10 ? 9 : 2000));
+        queue.feed(wire.subarray(at, at + size));
+        at += size;
+        // Taken now and then, as a client's share allows: frames wait across many chunks.
+        if (seed % 3 === 0) got.push(...takeAll(queue));
+        assert.equal(queue.pending, Math.min(at, wire.length) - wire.length + restOf(frames, got.length));
+      }
+      got.push(...takeAll(queue));
+      assert.equal(got.length, frames.length, `round ${round}`);
+      got.forEach((f, i) => {
+        assert.ok(f.equals(frames[i]!), `frame ${i}, round ${round}`);
+      });
+      assert.equal(queue.pending, 0);
+    }
+  });
+});
 
 describe('encodeFrames', () => {
   it('is the frames of each message back to back, nothing more', () => {
