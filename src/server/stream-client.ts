@@ -137,7 +137,9 @@ export class StreamClient {
     const before = this.#frames.pending;
     this.#frames.feed(chunk);
     const started = this.#drain();
-    if (before === 0 || started > 0) this.#frameStartedAt = Date.now();
+    // The chunk completed a frame (started, or waiting for this client's share) or began the first: any
+    // partial frame left now began with it.
+    if (before === 0 || started > 0 || this.#frames.ready) this.#frameStartedAt = Date.now();
     this.#arm();
   }
 

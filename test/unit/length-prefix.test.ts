@@ -24,24 +24,17 @@ describe('FrameDecoder', () => {
   });
 
   it('decodes the same frames however the stream is cut into chunks', () => {
-    const frames = Array.from({ length: 200 }, (_, i) => Buffer.alloc((i * 37) % 700, i & 0xff));
-    const wire = Buffer.concat(frames.map(encodeFrame));
-    // A fixed-seed LCG: chunk sizes from 1 byte to a few frames, the same every run.
-    let seed = 7;
+    const lcg = { seed: 7 };
     for (let round = 0; round < 20; round++) {
       const decoder = new FrameDecoder();
       const got: Buffer[] = [];
-      for (let at = 0; at < wire.length;) {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        const size = 1 + (seed % (round < 10 ? 9 : 2000));
-        got.push(...decoder.push(wire.subarray(at, at + size)));
-        at += size;
-        assert.equal(decoder.pending, Math.min(at, wire.length) - wire.length + restOf(frames, got.length));
+      let fed = 0;
+      for (const chunk of cuts(round, lcg)) {
+        got.push(...decoder.push(chunk));
+        fed += chunk.length;
+        assert.equal(decoder.pending, fed - WIRE.length + restOf(FRAMES, got.length));
       }
-      assert.equal(got.length, frames.length, `round ${round}`);
-      got.forEach((f, i) => {
-        assert.ok(f.equals(frames[i]!), `frame ${i}, round ${round}`);
-      });
+      assertFrames(got, round);
       assert.equal(decoder.pending, 0);
     }
   });
@@ -55,6 +48,27 @@ describe('FrameDecoder', () => {
     assert.equal(zero[0]!.length, 0);
   });
 });
+
+const FRAMES = Array.from({ length: 200 }, (_, i) => Buffer.alloc((i * 37) % 700, i & 0xff));
+const WIRE = Buffer.concat(FRAMES.map(encodeFrame));
+
+/** WIRE in chunks, their sizes from a fixed-seed LCG: 1-9 bytes in rounds 0-9, up to 2,000 after. */
+function* cuts(round: number, lcg: { seed: number }): Generator<Buffer> {
+  for (let at = 0; at < WIRE.length;) {
+    lcg.seed = (Math.imul(lcg.seed, 1103515245) + 12345) >>> 0;
+    const size = 1 + (lcg.seed % (round < 10 ? 9 : 2000));
+    yield WIRE.subarray(at, at + size);
+    at += size;
+  }
+}
+
+/** Every frame of FRAMES, in order. */
+function assertFrames(got: readonly Buffer[], round: number): void {
+  assert.equal(got.length, FRAMES.length, `round ${round}`);
+  got.forEach((f, i) => {
+    assert.ok(f.equals(FRAMES[i]!), `frame ${i}, round ${round}`);
+  });
+}
 
 /** Bytes of the frames after the first `done` (what the decoder has not yet had), for pending's check. */
 function restOf(frames: readonly Buffer[], done: number): number {
@@ -99,26 +113,20 @@ describe('FrameQueue', () => {
   });
 
   it('decodes the same frames however the stream is cut, whenever they are taken', () => {
-    const frames = Array.from({ length: 200 }, (_, i) => Buffer.alloc((i * 37) % 700, i & 0xff));
-    const wire = Buffer.concat(frames.map(encodeFrame));
-    let seed = 11;
+    const lcg = { seed: 11 };
     for (let round = 0; round < 20; round++) {
       const queue = new FrameQueue();
       const got: Buffer[] = [];
-      for (let at = 0; at < wire.length;) {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        const size = 1 + (seed % (round < 10 ? 9 : 2000));
-        queue.feed(wire.subarray(at, at + size));
-        at += size;
+      let fed = 0;
+      for (const chunk of cuts(round, lcg)) {
+        queue.feed(chunk);
+        fed += chunk.length;
         // Taken now and then, as a client's share allows: frames wait across many chunks.
-        if (seed % 3 === 0) got.push(...takeAll(queue));
-        assert.equal(queue.pending, Math.min(at, wire.length) - wire.length + restOf(frames, got.length));
+        if (lcg.seed % 3 === 0) got.push(...takeAll(queue));
+        assert.equal(queue.pending, fed - WIRE.length + restOf(FRAMES, got.length));
       }
       got.push(...takeAll(queue));
-      assert.equal(got.length, frames.length, `round ${round}`);
-      got.forEach((f, i) => {
-        assert.ok(f.equals(frames[i]!), `frame ${i}, round ${round}`);
-      });
+      assertFrames(got, round);
       assert.equal(queue.pending, 0);
     }
   });
