@@ -40,7 +40,9 @@ export class Attempt extends Expiring implements AttemptSink {
   aborted = false;
   readonly job: Job;
   readonly entry: Entry;
-  readonly startedAt: number;
+  /** When the attempt started: whole milliseconds and the microseconds past them, both inline (resolver.ts). */
+  readonly #startMs: number;
+  readonly #startUs: number;
   /** How long this try may take (ms): half the query's time left, or all of it for the last candidate. */
   readonly budgetMs: number;
   readonly #ended: AttemptEnded;
@@ -53,9 +55,15 @@ export class Attempt extends Expiring implements AttemptSink {
     super();
     this.job = job;
     this.entry = entry;
-    this.startedAt = startedAt;
+    this.#startMs = Math.floor(startedAt);
+    this.#startUs = Math.floor((startedAt - this.#startMs) * 1000);
     this.budgetMs = budgetMs;
     this.#ended = ended;
+  }
+
+  /** When the attempt started, to the microsecond: an answer's round trip (`dotstub query`'s query time). */
+  startedAt(): number {
+    return this.#startMs + this.#startUs / 1000;
   }
 
   addEventListener(_type: 'abort', listener: AbortListener): void {

@@ -8,7 +8,7 @@ import { errorAnswer, toClientAnswer } from '../dns/edns.js';
 import { localZoneAnswer } from '../dns/local-zone.js';
 import { RCODE, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
-import { wholeMs, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import { Deadlines } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
@@ -136,8 +136,11 @@ export class Resolver {
     this.#outstanding++;
     if (this.#outstanding > this.counters.outstandingPeak) this.counters.outstandingPeak = this.#outstanding;
     this.#current++;
-    // Whole milliseconds for what the query keeps in flight (util/clock.ts wholeMs).
-    const now = wholeMs(this.#options.clock);
+    // Whole milliseconds for what the query keeps in flight (its deadline, its attempts' budget and
+    // expiry): V8 stores a field holding a fraction as a 16-byte HeapNumber of its own, a whole number
+    // inline, and the queries in flight are what each scavenge copies.
+    const exact = this.#options.clock.now();
+    const now = Math.floor(exact);
     const route = msg.question === undefined ? undefined : this.#options.router?.routeKey(msg.question.key);
     const local = route?.kind === 'local';
     const pool = route === undefined || local ? this.#entries : route.upstreams.map((u) => this.#entryFor(u));
@@ -159,7 +162,7 @@ export class Resolver {
       this.#finish(job, { answer: localZoneAnswer(query, msg, route.zone) }, now);
       return;
     }
-    this.#next(job, now);
+    this.#next(job, exact);
   }
 
   /**
@@ -195,7 +198,8 @@ export class Resolver {
    * Sends the job to its next candidate, or answers SERVFAIL when none is left or time is up and no attempt
    * is still running (a hedged one may yet answer: its own budget ends by the query's deadline).
    */
-  #next(job: Job, now = wholeMs(this.#options.clock)): void {
+  #next(job: Job, exact = this.#options.clock.now()): void {
+    const now = Math.floor(exact);
     const entry = job.candidates[job.next];
     const remaining = job.deadline - now;
     if (entry === undefined || remaining <= 0) {
@@ -212,7 +216,7 @@ export class Resolver {
     // Each attempt but the last gets half the time left, and at least MIN_ATTEMPT_MS, to leave room to fail over.
     let budget = last ? remaining : Math.max(Math.min(remaining, MIN_ATTEMPT_MS), Math.floor(remaining / 2));
     if (this.#probes.holds(entry)) budget = Math.min(budget, PROBE_WAIT_MS);
-    const attempt = new Attempt(job, entry, now, budget, this.#attemptEnded);
+    const attempt = new Attempt(job, entry, exact, budget, this.#attemptEnded);
     this.#deadlines.add(attempt, budget, now);
     job.live++;
     const { upstream } = entry;
@@ -267,8 +271,8 @@ export class Resolver {
       if (answer !== undefined) {
         entry.health.succeeded();
         const now = this.#options.clock.now();
-        const rttMs = now - attempt.startedAt;
-        this.#finish(job, { answer, via: { upstream: entry.upstream.id, answer: outcome, rttMs } }, now);
+        const via = { upstream: entry.upstream.id, answer: outcome, rttMs: now - attempt.startedAt() };
+        this.#finish(job, { answer, via }, now);
         return;
       }
     }
@@ -289,9 +293,7 @@ export class Resolver {
     this.#next(job);
   };
 
-  readonly #probeClaimed = (entry: Entry): void => {
-    this.#probes.start(entry);
-  };
+  readonly #probeClaimed = (entry: Entry): void => void this.#probes.start(entry);
 
   #counts(attempt: Attempt, failure: unknown): boolean {
     return countsAgainst(attempt.budgetMs, failure, this.#options.timeoutMs);

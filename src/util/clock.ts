@@ -30,15 +30,6 @@ class NodeTimer implements Timer {
   }
 }
 
-/**
- * The clock in whole milliseconds, for what a query keeps while in flight (its deadline, its attempts'
- * start, budget and expiry): V8 stores a field holding a fraction as an object of its own (a HeapNumber,
- * 16 bytes) and a whole number inline, and the queries in flight are what each scavenge copies.
- */
-export function wholeMs(clock: Clock): number {
-  return Math.floor(clock.now());
-}
-
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => new NodeTimer(fn, ms),
