@@ -20,6 +20,7 @@ import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
 import { attemptStart, type SelectionStrategy } from './selection.js';
 import { countsAgainst, MIN_ATTEMPT_MS, recordFailure, recordLate, watchConnects } from './record-failure.js';
 import { UpstreamHealth } from './upstream-health.js';
+import { Generations } from './generations.js';
 import { deliver, type ResolveListener } from './resolve-listener.js';
 
 export interface ResolverOptions {
@@ -66,10 +67,7 @@ export class Resolver {
   #options: ResolverOptions;
   #entries: readonly Entry[];
   /** Queries of the current configuration, and of earlier ones (reload waits for those to finish). */
-  #generation = 0;
-  #current = 0;
-  #older = 0;
-  #drainWaiters: (() => void)[] = [];
+  readonly #generations = new Generations();
   readonly counters: ResolverCounters = {
     queries: 0,
     servfail: 0,
@@ -135,7 +133,6 @@ export class Resolver {
     }
     this.#outstanding++;
     if (this.#outstanding > this.counters.outstandingPeak) this.counters.outstandingPeak = this.#outstanding;
-    this.#current++;
     // Whole milliseconds for what the query keeps in flight (its deadline, its attempts' budget and
     // expiry): V8 stores a field holding a fraction as a 16-byte HeapNumber of its own, a whole number
     // inline, and the queries in flight are what each scavenge copies.
@@ -148,7 +145,7 @@ export class Resolver {
       query,
       msg,
       done,
-      generation: this.#generation,
+      generation: this.#generations.started(),
       deadline: now + this.#options.timeoutMs,
       candidates: local ? [] : this.#candidates(now, pool),
       next: 0,
@@ -182,16 +179,13 @@ export class Resolver {
     // The router (split DNS, portal) belongs to the daemon, not to one configuration: it stays.
     this.#options = { ...options, router: options.router ?? this.#options.router };
     for (const upstream of options.upstreams) this.#watch(upstream);
-    this.#older += this.#current;
-    this.#current = 0;
-    this.#generation++;
+    this.#generations.advance();
     return [...health.keys()].filter((u) => !options.upstreams.includes(u));
   }
 
   /** Resolves once every query that started before the last reconfigure() has finished. */
   drained(): Promise<void> {
-    if (this.#older === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return this.#generations.drained();
   }
 
   /**
@@ -305,8 +299,7 @@ export class Resolver {
     // A probe that connects in the background keeps its slot until the connect ends (background-probe.ts).
     for (const entry of job.candidates) if (!this.#probes.holds(entry)) entry.health.releaseProbe(now);
     this.#outstanding--;
-    if (job.generation === this.#generation) this.#current--;
-    else if (--this.#older === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
+    this.#generations.finished(job.generation);
     try {
       deliver(job.done, result);
     } catch (err) {
