@@ -5,7 +5,7 @@
  */
 export class Generations {
   /** The current configuration's number: a query keeps the one it started under. */
-  current = 0;
+  #current = 0;
   #inCurrent = 0;
   #inOlder = 0;
   #waiters: (() => void)[] = [];
@@ -13,12 +13,12 @@ export class Generations {
   /** A query starts: returns the generation it belongs to. */
   started(): number {
     this.#inCurrent++;
-    return this.current;
+    return this.#current;
   }
 
   /** A query of `generation` is over. */
   finished(generation: number): void {
-    if (generation === this.current) this.#inCurrent--;
+    if (generation === this.#current) this.#inCurrent--;
     else if (--this.#inOlder === 0) for (const wake of this.#waiters.splice(0)) wake();
   }
 
@@ -26,7 +26,7 @@ export class Generations {
   advance(): void {
     this.#inOlder += this.#inCurrent;
     this.#inCurrent = 0;
-    this.current++;
+    this.#current++;
   }
 
   /** Resolves once every query that started before the last advance() has finished. */
