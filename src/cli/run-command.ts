@@ -8,7 +8,12 @@ import { formatHostPort } from '../config/addresses.js';
 import { controlSocketPath, currentScope } from '../config/paths.js';
 import { ConfigError } from '../errors.js';
 import { startDaemon } from '../server/daemon.js';
-import { keepYoungGenerationSmall, limitOldGenerationGrowth, skipMaglev } from '../server/heap-tuning.js';
+import {
+  feedbackFromFirstCall,
+  keepYoungGenerationSmall,
+  limitOldGenerationGrowth,
+  skipMaglev,
+} from '../server/heap-tuning.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
 import { formatUpstream } from '../upstream/upstream.js';
 import { createLogger } from '../util/logger.js';
@@ -110,6 +115,8 @@ export async function runCommand(values: RunValues): Promise<number> {
       ? { path: controlSocketPath(currentScope()), required: false }
       : { path: values.control, required: true };
   const daemon = await startDaemon({ ...config, logger, control });
+  // After start-up's code ran (lazily, as before), before the first query's (heap-tuning.ts).
+  if (feedbackFromFirstCall()) logger.debug('V8 type feedback from the first call (heap-tuning.ts)');
   await dropAfterBind(values.user, daemon, control.path, logger);
   daemon.control?.handle('ping', () => ({ pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }));
   const unwireReload = wireReload(daemon, flags, config, logger);

@@ -1,7 +1,8 @@
 /**
- * The daemon's V8 settings, all about peak memory: the young generation kept at its initial size (below),
- * a limit on how far the old generation grows between full collections (limitOldGenerationGrowth), and on
- * the Node majors whose V8 has it on, no mid-tier compiler (skipMaglev).
+ * The daemon's V8 settings. Three are about peak memory: the young generation kept at its initial size
+ * (below), a limit on how far the old generation grows between full collections (limitOldGenerationGrowth),
+ * and on the Node majors whose V8 has it on, no mid-tier compiler (skipMaglev). One is about latency when
+ * the load drops: type feedback from a function's first call (feedbackFromFirstCall).
  *
  * The young generation stays at two 1 MB semi-spaces instead of growing to 16 MB each (Node 20; 32 MB on
  * Node 26), the largest single part of the daemon's peak memory.
@@ -26,6 +27,8 @@ const MAGLEV_MAJORS = { from: 24, to: 26 };
 const YOUNG_FLAGS = /--(max-semi-space-size|semi-space-growth-factor|min-semi-space-size)\b/;
 const OLD_FLAGS = /--(heap-growing-percent|max-old-space-size|max-heap-size)\b/;
 const MAGLEV_FLAGS = /--(no-)?maglev\b/;
+const FEEDBACK_MAJORS = { from: 20, to: 26 };
+const FEEDBACK_FLAGS = /--(no-)?lazy-feedback-allocation\b/;
 
 /** Sets `flag` on the Node majors it was checked on, unless the operator set any of `theirs`. */
 function tune(flag: string, theirs: RegExp, majors: { from: number; to: number }): boolean {
@@ -71,4 +74,27 @@ export function limitOldGenerationGrowth(): boolean {
  */
 export function skipMaglev(): boolean {
   return tune('--no-maglev', MAGLEV_FLAGS, MAGLEV_MAJORS);
+}
+
+/**
+ * V8 optimizes a function for the paths its type feedback has seen, and a path that it has not seen costs
+ * a deoptimization when first taken: the whole function, with all it inlined, back to the interpreter, to
+ * be compiled again. Feedback vectors come lazily, after a function has run a while, so the daemon's first
+ * queries (each alone: its connection's table, the deadline list and the listener's count all go back to
+ * empty) ran before there was any, and under sustained load those paths are never taken. When the load
+ * dropped, they were: at the end of the bench's warm-up (10 s at 10,000 q/s) --trace-deopt showed six of
+ * the query path's functions deoptimized for "insufficient type feedback" (StreamConnection's dispatch and
+ * #onFrame, Resolver's #next and #attemptEnded with the deadline list inlined, the UDP listener's replier), and
+ * some twenty compiled again (1 to 18 ms of Turbofan each, on the other core) in the first 1.5 s of the
+ * next phase, where the slow queries bunched: of the 100 above p99 at 2,000 q/s, 63-84 came in those
+ * first 1.5 s of 5. Feedback from the first call instead (--no-lazy-feedback-allocation), alternating
+ * runs of the bench's sequence by hand: none of those deoptimizations, 16-31 of 100 in the first 1.5 s
+ * (spread as for the bare Node forwarder), p99 at 2,000 q/s 0.85-1.05 against 0.87-1.16 ms (median 0.90
+ * against 1.09); at 10,000 q/s and at the maximum no change beyond the noise (CPU per query 14.9-16.1
+ * against 14.6-17.3 µs), peak memory the same. Set once the listeners are up: before the configuration
+ * was read, every function of start-up got a vector at once and the cold start took 10-15 ms longer;
+ * there, 98-106 against 102-103 ms (spawn to the first answer, by hand).
+ */
+export function feedbackFromFirstCall(): boolean {
+  return tune('--no-lazy-feedback-allocation', FEEDBACK_FLAGS, FEEDBACK_MAJORS);
 }

@@ -79,6 +79,47 @@ function probeMaglev(nodeArgs: string[]): { applied: boolean; before: boolean; a
   };
 }
 
+/**
+ * A function takes its rare path once (as a query alone at start-up empties its tables), then the common
+ * one until Turbofan has it; prints whether the rare path, taken again, kept the optimized code.
+ */
+const FEEDBACK_PROBE = `
+const { feedbackFromFirstCall } = await import(${JSON.stringify(tuning)});
+const applied = feedbackFromFirstCall();
+class Table { size = 0; idle = 0; }
+function settle(table, last) {
+  table.size++;
+  if (last) table.idle = table.size;
+  return table.size;
+}
+const table = new Table();
+// The caller stays in the interpreter, so that settle() is compiled on its own, not inlined into a loop.
+function drive() {
+  for (let j = 0; j < 10000; j++) settle(table, false);
+}
+%NeverOptimizeFunction(drive);
+settle(table, true);
+let optimized = false;
+for (let i = 0; i < 2000 && !optimized; i++) {
+  drive();
+  optimized = %ActiveTierIsTurbofan(settle);
+}
+settle(table, true);
+console.log(JSON.stringify({ applied, optimized, keptAfterRarePath: %ActiveTierIsTurbofan(settle) }));
+`;
+
+function probeFeedback(nodeArgs: string[]): {
+  applied: boolean;
+  optimized: boolean;
+  keptAfterRarePath: boolean;
+} {
+  return runProbe(FEEDBACK_PROBE, ['--allow-natives-syntax', ...nodeArgs]) as {
+    applied: boolean;
+    optimized: boolean;
+    keptAfterRarePath: boolean;
+  };
+}
+
 describe('heap tuning', () => {
   it('keeps the young generation at its initial size under allocation that would grow it', () => {
     const tuned = probe([]);
@@ -113,6 +154,16 @@ describe('heap tuning', () => {
     assert.deepEqual(
       probeMaglev(['--maglev']),
       { applied: false, before: true, after: true },
+      "the operator's flag wins",
+    );
+  });
+
+  it('keeps optimized code when a path seen only at the first call is taken again', () => {
+    assert.deepEqual(probeFeedback([]), { applied: true, optimized: true, keptAfterRarePath: true });
+    // V8's default (lazy vectors): the first call leaves no feedback, and the rare path deoptimizes.
+    assert.deepEqual(
+      probeFeedback(['--lazy-feedback-allocation']),
+      { applied: false, optimized: true, keptAfterRarePath: false },
       "the operator's flag wins",
     );
   });
