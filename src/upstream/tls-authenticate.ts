@@ -23,6 +23,10 @@ const FIXES: Record<AuthFailureReason, string> = {
   protocol: 'the server does not speak TLS 1.2 or newer',
 };
 
+/**
+ * Node's verdict on the chain, as a reason. Not the name: tls-connect.ts turns Node's name check off
+ * (requireName below is ours), so ERR_TLS_CERT_ALTNAME_INVALID never reaches here.
+ */
 function reasonOf(code: string): AuthFailureReason {
   switch (code) {
     case 'CERT_HAS_EXPIRED':
@@ -31,8 +35,6 @@ function reasonOf(code: string): AuthFailureReason {
       return 'not-yet-valid';
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
       return 'self-signed';
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return 'name-mismatch';
     default:
       return 'untrusted';
   }
