@@ -16,8 +16,9 @@ import { ActivityTimer } from '../util/activity-timer.js';
 import { deferred } from '../util/deferred.js';
 import type { Logger } from '../util/logger.js';
 import { FirstAnswerNudge } from './first-answer-nudge.js';
+import { HeldAnswerNudge, type SplitFrames } from './held-answer-nudge.js';
 import { InFlightTable } from './in-flight-table.js';
-import { countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
+import { countDeath, countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
 import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
 
 export type ConnectionState = 'open' | 'draining' | 'closed';
@@ -56,6 +57,8 @@ export interface StreamConnectionOptions {
   /** RFC 7871 sec. 7.1.2: ECS with source prefix 0 instead of the client's. @default false */
   readonly ecsPrivate?: boolean | undefined;
   readonly auth?: AuthInfo | undefined;
+  /** The upstream's SplitFrames (held-answer-nudge.ts); none for clear TCP, whose old servers RFC 7766 warns of. */
+  readonly splitFrames?: SplitFrames | undefined;
   /** Where this connection counts reuse, deaths, padding, keepalive and round-trip times (its upstream's). */
   readonly stats?: ConnectionStats | undefined;
   readonly clock: Clock;
@@ -76,6 +79,7 @@ export class StreamConnection {
   #serverIdleMs: number | undefined;
   #ours = false;
   readonly #nudge = new FirstAnswerNudge();
+  readonly #held: HeldAnswerNudge | undefined;
   /** Queries written in this event-loop turn, sent together by #flush. */
   #queued: Buffer[] = [];
   #queuedBytes = 0;
@@ -83,12 +87,14 @@ export class StreamConnection {
     const frames = this.#queued;
     this.#queued = [];
     this.#queuedBytes = 0;
-    if (this.#state !== 'closed' && frames.length > 0) this.#socket.write(encodeFrames(frames));
+    if (this.#state !== 'closed' && frames.length > 0) this.#write(frames);
   };
 
   constructor(socket: Duplex, options: StreamConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
+    this.#held =
+      options.splitFrames && new HeldAnswerNudge(options.splitFrames, socket, this.#table, options);
     this.#lastAnswerAt = options.clock.now();
     this.#timer = new ActivityTimer(options.clock, options.idleTimeoutMs, () => {
       this.#onTimer();
@@ -100,12 +106,10 @@ export class StreamConnection {
       this.#terminate(err);
     });
     // A FIN from the server means no more answers (RFC 7766 sec. 6.2.4): treat it as closed.
-    socket.on('end', () => {
+    const ended = (): void => {
       this.#terminate(undefined);
-    });
-    socket.on('close', () => {
-      this.#terminate(undefined);
-    });
+    };
+    socket.on('end', ended).on('close', ended);
   }
 
   get state(): ConnectionState {
@@ -213,7 +217,7 @@ export class StreamConnection {
       const copy = Buffer.from(first);
       const id = this.#table.allocateId();
       copy.writeUInt16BE(id, 0);
-      this.#socket.write(encodeFrames([copy]));
+      this.#write([copy]);
       this.#options.logger.debug('sent the first query again after a session ticket, to carry our ACK', {
         upstream: this.#options.target,
       });
@@ -234,8 +238,15 @@ export class StreamConnection {
     this.#terminate(err);
   }
 
+  /** Every frame we send goes through here, so the held-answer nudge's octet is never sent twice. */
+  #write(frames: Buffer[]): void {
+    if (this.#held === undefined) this.#socket.write(encodeFrames(frames));
+    else this.#held.send(frames, this.#options.clock.now());
+  }
+
   #onData(chunk: Buffer): void {
     this.#decoder.each(chunk, this.#onFrameIfOpen);
+    if (this.#state === 'open') this.#held?.afterAnswers(this.#table.size, this.#queued.length > 0);
   }
 
   /** Frames after a garbage one (which closes the connection) are not read. */
@@ -282,7 +293,7 @@ export class StreamConnection {
   }
 
   #onUnmatched(msg: ParsedMessage): void {
-    if (this.#nudge.isCopyAnswer(msg.id)) return;
+    if (this.#nudge.isCopyAnswer(msg.id) || this.#held?.isFillerAnswer(msg.id) === true) return;
     if (this.#options.stats !== undefined) this.#options.stats.counters.unmatchedAnswers++;
     this.#options.events?.unmatched?.();
     this.#options.logger.debug('dropped an answer that matches no query in flight', {
@@ -341,6 +352,7 @@ export class StreamConnection {
       return;
     }
     this.#countDeath(waiting);
+    this.#held?.closed(!this.#ours && this.#state !== 'closed', this.#table.size);
     this.#state = 'closed';
     const cause = err ?? new Error('the connection closed');
     const counters = this.#options.stats?.counters;
@@ -353,13 +365,11 @@ export class StreamConnection {
     this.#finish(err);
   }
 
-  /** A connection that was not ours to end: say what it was doing (dnsdist's "died reading/sending"). */
+  /** A connection that was not ours to end: counted by what it was doing. */
   #countDeath(waiting: boolean): void {
     const counters = this.#options.stats?.counters;
-    if (counters === undefined || this.#state === 'closed' || this.#ours) return;
-    if (this.#socket.writableLength > 0) counters.diedWhileWriting++;
-    else if (waiting) counters.diedWhileReading++;
-    else counters.closedByServer++;
+    if (counters !== undefined && this.#state !== 'closed' && !this.#ours)
+      countDeath(counters, this.#socket.writableLength > 0, waiting);
   }
 
   #finish(err: Error | undefined): void {

@@ -12,6 +12,7 @@ import type { AbortLike } from '../util/deadline.js';
 import { sendAsPromise } from './attempt-sink.js';
 import { ConnectionPool } from './connection-pool.js';
 import { pinsetKey } from './spki-pin.js';
+import type { SplitFrames } from './held-answer-nudge.js';
 import { StreamConnection } from './stream-connection.js';
 import { needsCaStore } from './tls-authenticate.js';
 import { connectTls, refusedAlpn, type AuthenticatedSocket, type SessionCache } from './tls-connect.js';
@@ -90,6 +91,8 @@ export class TlsUpstream implements Upstream {
   readonly rtt = new RttWindow();
   readonly #stats: ConnectionStats = { counters: this.counters, rtt: this.rtt };
   readonly #pool: ConnectionPool;
+  /** Whether this server takes a frame split after its first octet (held-answer-nudge.ts). */
+  readonly #splitFrames: SplitFrames = { allowed: true };
   #lastAuth: AuthInfo | undefined;
   #lastFullAuth: AuthInfo | undefined;
   readonly #connectFailureListeners: ((err: unknown) => void)[] = [];
@@ -162,6 +165,7 @@ export class TlsUpstream implements Upstream {
         keepalive: true,
         ecsPrivate: options.ecsPrivate,
         auth,
+        splitFrames: this.#splitFrames,
         stats: this.#stats,
         clock: options.clock,
         logger,

@@ -132,3 +132,10 @@ export function countFailure(counters: ConnectionCounters, err: Error): void {
   if (err instanceof QueryTimeoutError) counters.timeouts++;
   else counters.failures++;
 }
+
+/** A connection that was not ours to end: what it was doing then (dnsdist's "died reading/sending"). */
+export function countDeath(counters: ConnectionCounters, writing: boolean, waiting: boolean): void {
+  if (writing) counters.diedWhileWriting++;
+  else if (waiting) counters.diedWhileReading++;
+  else counters.closedByServer++;
+}

@@ -31,6 +31,8 @@ export interface ConnectionInfo {
   servername: string | false;
   queries: number;
   bytesReceived: number;
+  /** Reads of a lone octet: a frame's first, sent ahead of the rest (held-answer-nudge.ts). */
+  loneOctets: number;
   clientEnded: boolean;
   closed: boolean;
   error: Error | undefined;
@@ -104,6 +106,8 @@ export interface FakeUpstreamOptions {
   echoEdnsOptions?: boolean;
   stallHandshake?: boolean;
   closeAfterQueries?: number;
+  /** Closes a connection on a read of a lone octet, as RFC 7766 sec. 8 warns some servers do. */
+  closeOnLoneOctet?: boolean;
   rstOnConnect?: boolean;
   acceptDelayMs?: number;
   /** Per-connection fault by connection index (0-based); overrides the static ones. */
@@ -135,6 +139,7 @@ export function newConnectionInfo(index: number, remotePort: number): Connection
     servername: false,
     queries: 0,
     bytesReceived: 0,
+    loneOctets: 0,
     clientEnded: false,
     closed: false,
     error: undefined,

@@ -178,6 +178,13 @@ export class FakeUpstream {
     conn.stream.on('data', (chunk: Buffer) => {
       this.bytesReceived += chunk.length;
       info.bytesReceived += chunk.length;
+      if (chunk.length === 1) {
+        info.loneOctets++;
+        if (this.opts.closeOnLoneOctet === true) {
+          conn.stream.destroy();
+          return;
+        }
+      }
       reader.push(chunk);
     });
     conn.stream.on('end', () => (info.clientEnded = true));
