@@ -10,7 +10,7 @@ import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { spec, startStack } from '../helpers/stack.js';
 
 const slowFirst = (name: string): { delayMs: number } | undefined =>
-  name.startsWith('slow') ? { delayMs: 300 } : undefined;
+  name.startsWith('slow') ? { delayMs: 300 } : name.startsWith('medium') ? { delayMs: 100 } : undefined;
 
 describe('held answers (Nagle on the server): the first octet of the next frame goes ahead', () => {
   it('sends it once an answer comes with another query waiting; the next frame completes it', async () => {
@@ -48,6 +48,41 @@ describe('held answers (Nagle on the server): the first octet of the next frame 
         0,
         'its answer is expected, not a stray',
       );
+    } finally {
+      await stack.close();
+      await up.close();
+    }
+  });
+
+  it('sends a second octet when answers come one by one; a padded query completes the frame', async () => {
+    const up = await startFakeUpstream({ onQuery: (q) => slowFirst(q.name) });
+    const stack = await startStack({ upstreams: [spec(up.port)] });
+    try {
+      assert.equal(
+        parseAnswer(await udpQuery(stack.port, buildQuery('warm.two.example', 'A'))).rcode,
+        'NOERROR',
+      );
+      const slow = udpQuery(stack.port, buildQuery('slow.two.example', 'A'));
+      const medium = udpQuery(stack.port, buildQuery('medium.two.example', 'A'));
+      assert.equal(
+        parseAnswer(await udpQuery(stack.port, buildQuery('fast.two.example', 'A'))).rcode,
+        'NOERROR',
+      );
+      assert.equal(parseAnswer(await medium).rcode, 'NOERROR');
+      assert.equal(parseAnswer(await slow).rcode, 'NOERROR');
+      assert.equal(
+        parseAnswer(await udpQuery(stack.port, buildQuery('after.two.example', 'A'))).rcode,
+        'NOERROR',
+      );
+      assert.equal(up.connectionLog.length, 1);
+      assert.equal(up.connectionLog[0]!.loneOctets, 2, 'one octet after fast, one after medium');
+      assert.deepEqual(up.garbage, []);
+      assert.equal(
+        up.queries.filter((q) => q.type === 2).length,
+        0,
+        'the padded query was 128 octets: no query of ours',
+      );
+      assert.ok(up.queries.some((q) => q.name === 'after.two.example'));
     } finally {
       await stack.close();
       await up.close();

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeFrames } from '../../src/dns/length-prefix.js';
+import { parseMessage } from '../../src/dns/wire.js';
 import {
   HeldAnswerNudge,
   SPARSE_WRITE_GAP_MS,
@@ -42,8 +43,7 @@ describe('HeldAnswerNudge', () => {
     nudge.afterAnswers(2, true);
     assert.equal(w.writes.length, 1, 'nothing when nothing is in flight, or when a write is about to go');
     nudge.afterAnswers(2, false);
-    nudge.afterAnswers(1, false);
-    assert.deepEqual(w.writes.slice(1), [Buffer.from([0])], 'once, until the frame it began goes');
+    assert.deepEqual(w.writes[1], Buffer.from([0]));
     const q2 = query(30, 2);
     nudge.send([q2], 5);
     assert.deepEqual(Buffer.concat(w.writes.slice(1)), encodeFrames([q2]), 'then the rest of the frame');
@@ -51,25 +51,48 @@ describe('HeldAnswerNudge', () => {
     assert.deepEqual(w.writes[3], Buffer.from([0]), 'and again after it');
   });
 
-  it('puts a short frame first, or a query of its own when every frame is 256 octets or more', () => {
+  it('sends a second octet for answers that come one by one, committing the frame to 128 octets', () => {
+    const w = io(0x4321);
+    const nudge = nudgeOf({ allowed: true }, w);
+    nudge.afterAnswers(2, false);
+    nudge.afterAnswers(1, false);
+    nudge.afterAnswers(1, false);
+    assert.deepEqual(w.writes, [Buffer.from([0]), Buffer.from([0x80])], 'two at most');
+    const padded = query(128, 6);
+    const other = query(100, 7);
+    nudge.send([other, padded], 1);
+    assert.deepEqual(Buffer.concat(w.writes), encodeFrames([padded, other]), 'the 128-octet frame first');
+
+    w.writes.length = 0;
+    nudge.afterAnswers(2, false);
+    nudge.afterAnswers(1, false);
+    nudge.send([other], 2);
+    const wire = Buffer.concat(w.writes);
+    assert.equal(wire.readUInt16BE(0), 128, 'none of 128: our own query of 128 first');
+    assert.equal(wire.readUInt16BE(2), 0x4321);
+    assert.deepEqual(wire.subarray(130), encodeFrames([other]));
+  });
+
+  it('completes the frame with a query of its own, a valid padded one, when every frame is 256 octets or more', () => {
     const w = io(0xbeef);
     const nudge = nudgeOf({ allowed: true }, w);
     nudge.afterAnswers(1, false);
     const long = query(300, 3);
     const short = query(100, 4);
     nudge.send([long, short], 0);
-    assert.deepEqual(Buffer.concat(w.writes), encodeFrames([short, long]));
+    assert.deepEqual(Buffer.concat(w.writes), encodeFrames([short, long]), 'a short frame first');
 
     w.writes.length = 0;
     nudge.afterAnswers(1, false);
     nudge.send([long], 10);
     const wire = Buffer.concat(w.writes);
-    assert.equal(wire.readUInt16BE(0), 17, 'our query: 17 octets, so its length begins with 0');
-    const filler = wire.subarray(2, 19);
-    assert.equal(filler.readUInt16BE(0), 0xbeef, 'under the ID it was given');
-    assert.equal(filler.readUInt16BE(4), 1, 'one question');
-    assert.deepEqual([...filler.subarray(12)], [0, 0, 2, 0, 1], 'the root, NS, IN');
-    assert.deepEqual(wire.subarray(19), encodeFrames([long]), 'then the frame, whole');
+    const filler = wire.subarray(2, 2 + wire.readUInt16BE(0));
+    const msg = parseMessage(filler);
+    assert.equal(msg.id, 0xbeef, 'under the ID it was given');
+    assert.equal(msg.question?.key, './2/1', 'the root, NS, IN');
+    assert.equal(msg.opt?.udpSize, 1232);
+    assert.equal(filler.length, 128, 'padded (RFC 7830) to the block queries are padded to');
+    assert.deepEqual(wire.subarray(2 + filler.length), encodeFrames([long]), 'then the frame, whole');
     assert.equal(nudge.isFillerAnswer(0xbeef), true, 'its answer is ours to drop');
     assert.equal(nudge.isFillerAnswer(0xbeef), false, 'once: the ID may be reused');
     assert.equal(nudge.isFillerAnswer(0x1234), false);
