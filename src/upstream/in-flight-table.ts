@@ -7,14 +7,21 @@
  * entries and a link to the new table (for live iterators). Once one old table had been promoted to the
  * old generation, every later table and every query entry left in them stayed reachable from it until the
  * next full collection. Under a steady 10,000 q/s each scavenge then copied and promoted about 2 MB of
- * finished queries (V8 --trace-gc-nvp) and paused 4-6 ms, which set the daemon's p99. Here an ID indexes a
- * slot through a typed array (no pointers for the collector to follow) and slots are reused from a free list.
+ * finished queries (V8 --trace-gc-nvp) and paused 4-6 ms, which set the daemon's p99. Here an ID finds its
+ * slot through typed arrays (no pointers for the collector to follow) and slots are reused from a free list.
+ *
+ * The ID index is a small open-addressing table (linear probing, backward-shift deletion) with four
+ * positions per slot, not an array over all 65,536 IDs: random IDs spread a query's lookups over that
+ * array's 128 KB, and at the maximum rate each was a cache miss (the young generation and the kernel's
+ * buffers sweep the caches between a query and its answer). A few KB stay in the cache.
  */
 import { randomFillSync } from 'node:crypto';
 import { sameQuestion } from '../dns/question-match.js';
 import type { Question } from '../dns/wire.js';
 
 const ID_BATCH = 512;
+/** Slots to begin with; the slot arrays and the ID index double together. */
+const INITIAL_SLOTS = 16;
 
 /**
  * One connection's queries in flight. Per slot: the waiting entry (the attempt's sink), the client's query
@@ -24,13 +31,15 @@ const ID_BATCH = 512;
  * generation's collector copies (about 1 KB of objects a query, hundreds in flight at the maximum).
  */
 export class InFlightTable<E> {
-  /** Message ID -> slot index + 1 (0: not in flight). */
-  readonly #slotOfId = new Uint16Array(65536);
+  /** The ID index: at each position an ID and its slot + 1 (0: the position is empty). */
+  #indexIds = new Uint16Array(4 * INITIAL_SLOTS);
+  #indexSlots = new Int32Array(4 * INITIAL_SLOTS);
+  #indexMask = 4 * INITIAL_SLOTS - 1;
   readonly #entries: (E | undefined)[] = [];
   readonly #queries: (Uint8Array | undefined)[] = [];
   readonly #questions: (Question | undefined)[] = [];
-  #sentAt = new Float64Array(16);
-  #reused = new Uint8Array(16);
+  #sentAt = new Float64Array(INITIAL_SLOTS);
+  #reused = new Uint8Array(INITIAL_SLOTS);
   readonly #idOfSlot: number[] = [];
   readonly #free: number[] = [];
   #size = 0;
@@ -49,7 +58,7 @@ export class InFlightTable<E> {
         this.#next = 0;
       }
       const id = this.#ids[this.#next++] ?? 0;
-      if (this.#slotOfId[id] === 0) return id;
+      if (this.#position(id) < 0) return id;
     }
   }
 
@@ -70,13 +79,13 @@ export class InFlightTable<E> {
     this.#sentAt[slot] = sentAt;
     this.#reused[slot] = reused ? 1 : 0;
     this.#idOfSlot[slot] = id;
-    this.#slotOfId[id] = slot + 1;
+    this.#index(id, slot);
     this.#size++;
   }
 
   /** When the query with `id` was sent, or NaN if none is in flight. */
   sentAt(id: number): number {
-    const slot = (this.#slotOfId[id] ?? 0) - 1;
+    const slot = this.#slotOf(id);
     return slot < 0 ? NaN : (this.#sentAt[slot] ?? NaN);
   }
 
@@ -85,7 +94,7 @@ export class InFlightTable<E> {
    * dropped). `question` is the answer's, read from `answer`.
    */
   take(id: number, answer: Uint8Array, question: Question | undefined): E | undefined {
-    const slot = (this.#slotOfId[id] ?? 0) - 1;
+    const slot = this.#slotOf(id);
     const entry = slot < 0 ? undefined : this.#entries[slot];
     if (entry === undefined) return undefined;
     // An answer without a question (a FORMERR, say) can only be matched by ID.
@@ -100,7 +109,7 @@ export class InFlightTable<E> {
   }
 
   remove(id: number): E | undefined {
-    const slot = (this.#slotOfId[id] ?? 0) - 1;
+    const slot = this.#slotOf(id);
     if (slot < 0) return undefined;
     const entry = this.#entries[slot];
     this.#release(id, slot);
@@ -138,10 +147,59 @@ export class InFlightTable<E> {
     const reused = new Uint8Array(this.#reused.length * 2);
     reused.set(this.#reused);
     this.#reused = reused;
+    const ids = this.#indexIds;
+    const slots = this.#indexSlots;
+    this.#indexIds = new Uint16Array(ids.length * 2);
+    this.#indexSlots = new Int32Array(slots.length * 2);
+    this.#indexMask = ids.length * 2 - 1;
+    for (let at = 0; at < slots.length; at++) {
+      const slot = slots[at] ?? 0;
+      if (slot !== 0) this.#index(ids[at] ?? 0, slot - 1);
+    }
+  }
+
+  /** Where `id` is in the index, or -1. IDs are random: the low bits are a good home. */
+  #position(id: number): number {
+    const mask = this.#indexMask;
+    for (let at = id & mask; ; at = (at + 1) & mask) {
+      if (this.#indexSlots[at] === 0) return -1;
+      if (this.#indexIds[at] === id) return at;
+    }
+  }
+
+  #slotOf(id: number): number {
+    const at = this.#position(id);
+    return at < 0 ? -1 : (this.#indexSlots[at] ?? 0) - 1;
+  }
+
+  /** Indexes `id` (not in the index) at `slot`. At most a quarter of the positions are taken. */
+  #index(id: number, slot: number): void {
+    const mask = this.#indexMask;
+    let at = id & mask;
+    while (this.#indexSlots[at] !== 0) at = (at + 1) & mask;
+    this.#indexIds[at] = id;
+    this.#indexSlots[at] = slot + 1;
+  }
+
+  /** Takes `id` out of the index, pulling later entries of its probe run back (no tombstones). */
+  #unindex(id: number): void {
+    let hole = this.#position(id);
+    if (hole < 0) return;
+    const mask = this.#indexMask;
+    for (let next = (hole + 1) & mask; this.#indexSlots[next] !== 0; next = (next + 1) & mask) {
+      const home = (this.#indexIds[next] ?? 0) & mask;
+      // The entry at `next` may move to `hole` only if its home is not between hole and next (cyclically).
+      if (((next - home) & mask) >= ((next - hole) & mask)) {
+        this.#indexIds[hole] = this.#indexIds[next] ?? 0;
+        this.#indexSlots[hole] = this.#indexSlots[next] ?? 0;
+        hole = next;
+      }
+    }
+    this.#indexSlots[hole] = 0;
   }
 
   #release(id: number, slot: number): void {
-    this.#slotOfId[id] = 0;
+    this.#unindex(id);
     this.#entries[slot] = undefined;
     this.#queries[slot] = undefined;
     this.#questions[slot] = undefined;
