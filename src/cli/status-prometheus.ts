@@ -204,6 +204,12 @@ function upstreamGauges(out: Exposition, ups: readonly UpstreamStatus[]): void {
     perUpstream(ups, (u) => (u.keepaliveMs === null ? null : seconds(u.keepaliveMs))),
   );
   out.family(
+    'dotstub_upstream_split_frames',
+    'gauge',
+    '1 while the first octet of a frame may go ahead to free a held answer; 0 once the server closed on one.',
+    perUpstream(ups, (u) => (u.splitFrames === null ? null : u.splitFrames ? 1 : 0)),
+  );
+  out.family(
     'dotstub_upstream_rtt_average_seconds',
     'gauge',
     'Average round-trip time over the recent answers window.',

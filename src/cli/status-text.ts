@@ -112,6 +112,11 @@ function tlsLines(u: UpstreamStatus): string[] {
     ? `answers padded (${count(u, 'paddedAnswers')} of ${count(u, 'answers')})`
     : 'answers not padded';
   lines.push(`  server       keepalive ${keepalive}; ${padded}`);
+  // Only when off: the octet ahead of a frame is how every server is treated until one closes on it.
+  if (u.splitFrames === false)
+    lines.push(
+      '  frames       whole only: the server closed a connection on a split frame (RFC 7766 sec. 8)',
+    );
   const r = u.rtt;
   lines.push(
     r === null

@@ -68,6 +68,11 @@ export interface UpstreamStatus {
   readonly keepaliveMs: number | null;
   /** True once an answer carried RFC 7830 padding. */
   readonly padded: boolean;
+  /**
+   * Whether dotstub may send the first octet of a frame ahead to free an answer the server holds (the
+   * held-answer nudge): false once the server closed a connection on one; null for a clear fallback.
+   */
+  readonly splitFrames: boolean | null;
   readonly rtt: RttStatus | null;
   readonly lastAnswerAgoMs: number | null;
   /** Monotonic counters since start; the names are listed in docs (README, `dotstub status`). */

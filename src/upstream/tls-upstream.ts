@@ -95,6 +95,15 @@ export class TlsUpstream implements Upstream {
   readonly #splitFrames: SplitFrames = { allowed: true };
   #lastAuth: AuthInfo | undefined;
   #lastFullAuth: AuthInfo | undefined;
+
+  /**
+   * False once the server closed a connection on the first octet of a frame sent ahead (RFC 7766 sec. 8
+   * warns some servers abort on a split frame): from then on dotstub sends it whole frames only, and
+   * answers its Nagle holds wait for our next query or our delayed ACK (`dotstub status` says so).
+   */
+  get splitFrames(): boolean {
+    return this.#splitFrames.allowed;
+  }
   readonly #connectFailureListeners: ((err: unknown) => void)[] = [];
 
   constructor(options: TlsUpstreamOptions) {

@@ -69,6 +69,7 @@ export const goodUpstream: UpstreamStatus = {
   },
   keepaliveMs: 30_000,
   padded: true,
+  splitFrames: true,
   rtt: { count: 120, avgMs: 14.25, minMs: 9.5, maxMs: 80, p50Ms: 12.5, p90Ms: 21, p99Ms: 64.125 },
   lastAnswerAgoMs: 1500,
   counters: tlsCounters({
@@ -104,6 +105,7 @@ export const pinFailedUpstream: UpstreamStatus = {
   verified: null,
   keepaliveMs: null,
   padded: false,
+  splitFrames: false,
   rtt: null,
   lastAnswerAgoMs: null,
   counters: tlsCounters({ queries: 3, failures: 3 }),

@@ -4,7 +4,12 @@
 // query of our own whose answer is dropped; and a server that closes on the octet loses no query and gets
 // whole frames from then on. The time saved is the benchmark's to show.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { callDaemon } from '../../src/cli/control-client.js';
+import type { StatusSnapshot } from '../../src/control/status-types.js';
 import { buildQuery, parseAnswer, udpQuery } from '../helpers/dns-messages.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { spec, startStack } from '../helpers/stack.js';
@@ -91,8 +96,12 @@ describe('held answers (Nagle on the server): the first octet of the next frame 
 
   it('loses no query to a server that closes on the octet, and sends it whole frames after', async () => {
     const up = await startFakeUpstream({ onQuery: (q) => slowFirst(q.name), closeOnLoneOctet: true });
-    const stack = await startStack({ upstreams: [spec(up.port)] });
+    const path = join(mkdtempSync(join(tmpdir(), 'dotstub-held-')), 'control.sock');
+    const stack = await startStack({ upstreams: [spec(up.port)], control: { path, required: true } });
+    const splitFrames = async (): Promise<boolean | null | undefined> =>
+      ((await callDaemon('status', undefined, { path })) as StatusSnapshot).upstreams[0]?.splitFrames;
     try {
+      assert.equal(await splitFrames(), true, 'every server gets the octet until it closes on one');
       // A reused connection, so that what it had in flight is retried (RFC 7766 sec. 6.2.4).
       assert.equal(
         parseAnswer(await udpQuery(stack.port, buildQuery('warm.close.example', 'A'))).rcode,
@@ -105,6 +114,7 @@ describe('held answers (Nagle on the server): the first octet of the next frame 
       );
       assert.equal(parseAnswer(await slow).rcode, 'NOERROR', 'retried on a fresh connection');
       assert.ok(stack.log.some((l) => l.includes('sending whole frames only')));
+      assert.equal(await splitFrames(), false, 'dotstub status shows the verdict');
 
       const slow2 = udpQuery(stack.port, buildQuery('slow2.close.example', 'A'));
       assert.equal(

@@ -167,6 +167,8 @@ describe('dotstub status output', () => {
       'dotstub_upstream_state{upstream="9.9.9.9#853",state="backing-off"} 0',
       'dotstub_upstream_backoff_remaining_seconds{upstream="149.112.112.112#853"} 4.2',
       'dotstub_upstream_keepalive_seconds{upstream="9.9.9.9#853"} 30',
+      'dotstub_upstream_split_frames{upstream="9.9.9.9#853"} 1',
+      'dotstub_upstream_split_frames{upstream="149.112.112.112#853"} 0',
       'dotstub_upstream_rtt_seconds{upstream="9.9.9.9#853",quantile="0.99"} 0.064125',
       'dotstub_upstream_connections_reused_total{upstream="9.9.9.9#853"} 118',
       'dotstub_upstream_died_while_reading_total{upstream="9.9.9.9#853"} 1',
@@ -230,6 +232,7 @@ upstream 149.112.112.112#853~dns.quad9.net  strict  BACKING OFF
   state        backing off until 23:41:05 (in 4.2 s) after pin-mismatch: failed authentication (pin-mismatch): no configured pin matches
   auth         no connection yet
   server       keepalive not sent by the server; answers not padded
+  frames       whole only: the server closed a connection on a split frame (RFC 7766 sec. 8)
   rtt          no answers yet
   queries      3 asked, 0 answered, 0 timed out, 3 failed, 0 in flight
   connections  0 open, 0 opened, 0 queries on reused ones, 0 resumed
