@@ -12,6 +12,7 @@ import {
   feedbackFromFirstCall,
   keepYoungGenerationSmall,
   limitOldGenerationGrowth,
+  scavengeOnMainThread,
   skipMaglev,
 } from '../server/heap-tuning.js';
 import type { UsageProfile } from '../upstream/usage-profile.js';
@@ -103,11 +104,13 @@ export async function runCommand(values: RunValues): Promise<number> {
   const youngKept = keepYoungGenerationSmall();
   const oldLimited = limitOldGenerationGrowth();
   const maglevSkipped = skipMaglev();
+  const scavengeAlone = scavengeOnMainThread();
   const config = await buildDaemonConfig(flags);
   const logger = createLogger({ level: config.logLevel });
   if (youngKept) logger.debug('V8 young generation kept at its initial size (heap-tuning.ts)');
   if (oldLimited) logger.debug('V8 old generation grows by 30 % at most (heap-tuning.ts)');
   if (maglevSkipped) logger.debug('V8 mid-tier compiler (Maglev) off (heap-tuning.ts)');
+  if (scavengeAlone) logger.debug('V8 young-generation collections without helper threads (heap-tuning.ts)');
   if (config.configPath !== undefined) logger.info('configuration', { file: config.configPath });
   for (const warning of config.warnings) logger.warn(warning);
   const control =

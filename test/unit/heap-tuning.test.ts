@@ -2,6 +2,7 @@
 // test runner's own heap is left alone.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -120,6 +121,43 @@ function probeFeedback(nodeArgs: string[]): {
   };
 }
 
+/**
+ * Allocates with survivors in a small young generation (as the daemon keeps it); prints whether the tuning
+ * applied, and the CPU ticks of the process's other threads (V8's helpers) and of its main thread, from
+ * /proc on Linux (null elsewhere).
+ */
+const SCAVENGE_PROBE = `
+import { readdirSync, readFileSync } from 'node:fs';
+const { keepYoungGenerationSmall, scavengeOnMainThread } = await import(${JSON.stringify(tuning)});
+keepYoungGenerationSmall();
+const applied = scavengeOnMainThread();
+const keep = [];
+for (let r = 0; r < 40; r++) {
+  for (let i = 0; i < 20000; i++) { const o = { i, a: [i], b: new Uint8Array(100) }; if (i % 4 === 0) keep.push(o); }
+  if (keep.length > 20000) keep.splice(0, 10000);
+}
+const ticks = (t) => { const f = readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+let helperTicks = null;
+let mainTicks = null;
+if (process.platform === 'linux') {
+  helperTicks = readdirSync('/proc/self/task').filter((t) => Number(t) !== process.pid).reduce((n, t) => n + ticks(t), 0);
+  mainTicks = ticks(process.pid);
+}
+console.log(JSON.stringify({ applied, helperTicks, mainTicks, kept: keep.length }));
+`;
+
+function probeScavenge(nodeArgs: string[]): {
+  applied: boolean;
+  helperTicks: number | null;
+  mainTicks: number | null;
+} {
+  return runProbe(SCAVENGE_PROBE, nodeArgs) as {
+    applied: boolean;
+    helperTicks: number | null;
+    mainTicks: number | null;
+  };
+}
+
 describe('heap tuning', () => {
   it('keeps the young generation at its initial size under allocation that would grow it', () => {
     const tuned = probe([]);
@@ -166,6 +204,27 @@ describe('heap tuning', () => {
       { applied: false, optimized: true, keptAfterRarePath: false },
       "the operator's flag wins",
     );
+  });
+
+  it('collects the young generation without helper threads', () => {
+    const tuned = probeScavenge([]);
+    const untuned = probeScavenge(['--parallel-scavenge']);
+    assert.equal(tuned.applied, true);
+    assert.equal(untuned.applied, false, "the operator's flag wins");
+    if (process.platform !== 'linux') return; // the threads' CPU is read from /proc
+    const { helperTicks, mainTicks } = tuned as { helperTicks: number; mainTicks: number };
+    const helpersUntuned = untuned.helperTicks ?? 0;
+    // Without helpers their threads do next to nothing (compiling, a rare full collection's marking).
+    assert.ok(
+      helperTicks * 5 < mainTicks,
+      `helpers ${helperTicks} ticks against the main thread's ${mainTicks}`,
+    );
+    // With them (V8's default) they do much of each scavenge, given a second core to run on.
+    if (availableParallelism() >= 2)
+      assert.ok(
+        helperTicks * 3 < helpersUntuned,
+        `helpers ${helperTicks} ticks tuned, ${helpersUntuned} by default`,
+      );
   });
 
   it("leaves an operator's NODE_OPTIONS alone", () => {
