@@ -85,7 +85,7 @@ export class InFlightTable<E> {
 
   /** When the query with `id` was sent, or NaN if none is in flight. */
   sentAt(id: number): number {
-    const slot = this.#slotOf(id);
+    const slot = this.#slotAt(this.#position(id));
     return slot < 0 ? NaN : (this.#sentAt[slot] ?? NaN);
   }
 
@@ -94,7 +94,8 @@ export class InFlightTable<E> {
    * dropped). `question` is the answer's, read from `answer`.
    */
   take(id: number, answer: Uint8Array, question: Question | undefined): E | undefined {
-    const slot = this.#slotOf(id);
+    const at = this.#position(id);
+    const slot = this.#slotAt(at);
     const entry = slot < 0 ? undefined : this.#entries[slot];
     if (entry === undefined) return undefined;
     // An answer without a question (a FORMERR, say) can only be matched by ID.
@@ -104,15 +105,16 @@ export class InFlightTable<E> {
       if (asked === undefined || query === undefined || !sameQuestion(answer, question, query, asked))
         return undefined;
     }
-    this.#release(id, slot);
+    this.#release(at, slot);
     return entry;
   }
 
   remove(id: number): E | undefined {
-    const slot = this.#slotOf(id);
+    const at = this.#position(id);
+    const slot = this.#slotAt(at);
     if (slot < 0) return undefined;
     const entry = this.#entries[slot];
-    this.#release(id, slot);
+    this.#release(at, slot);
     return entry;
   }
 
@@ -123,7 +125,7 @@ export class InFlightTable<E> {
       const entry = this.#entries[slot];
       if (entry === undefined || !pick(entry)) continue;
       picked.push([entry, this.#sentAt[slot] ?? 0]);
-      this.#release(this.#idOfSlot[slot] ?? 0, slot);
+      this.#release(this.#position(this.#idOfSlot[slot] ?? 0), slot);
     }
     for (const [entry, sentAt] of picked) visit(entry, sentAt);
   }
@@ -135,7 +137,7 @@ export class InFlightTable<E> {
       const entry = this.#entries[slot];
       if (entry === undefined) continue;
       out.push({ entry, reused: this.#reused[slot] === 1 });
-      this.#release(this.#idOfSlot[slot] ?? 0, slot);
+      this.#release(this.#position(this.#idOfSlot[slot] ?? 0), slot);
     }
     return out;
   }
@@ -167,8 +169,8 @@ export class InFlightTable<E> {
     }
   }
 
-  #slotOf(id: number): number {
-    const at = this.#position(id);
+  /** The slot indexed at position `at` (#position's), or -1 for none. */
+  #slotAt(at: number): number {
     return at < 0 ? -1 : (this.#indexSlots[at] ?? 0) - 1;
   }
 
@@ -181,10 +183,10 @@ export class InFlightTable<E> {
     this.#indexSlots[at] = slot + 1;
   }
 
-  /** Takes `id` out of the index, pulling later entries of its probe run back (no tombstones). */
-  #unindex(id: number): void {
-    let hole = this.#position(id);
-    if (hole < 0) return;
+  /** Empties the index at position `at`, pulling later entries of its probe run back (no tombstones). */
+  #unindex(at: number): void {
+    if (at < 0) return;
+    let hole = at;
     const mask = this.#indexMask;
     for (let next = (hole + 1) & mask; this.#indexSlots[next] !== 0; next = (next + 1) & mask) {
       const home = (this.#indexIds[next] ?? 0) & mask;
@@ -198,8 +200,9 @@ export class InFlightTable<E> {
     this.#indexSlots[hole] = 0;
   }
 
-  #release(id: number, slot: number): void {
-    this.#unindex(id);
+  /** Frees `slot`, indexed at position `at`: one probe of the index per answer, done by the caller. */
+  #release(at: number, slot: number): void {
+    this.#unindex(at);
     this.#entries[slot] = undefined;
     this.#queries[slot] = undefined;
     this.#questions[slot] = undefined;

@@ -95,6 +95,7 @@ export class TlsUpstream implements Upstream {
   readonly #splitFrames: SplitFrames = { allowed: true };
   #lastAuth: AuthInfo | undefined;
   #lastFullAuth: AuthInfo | undefined;
+  readonly #connectFailureListeners: ((err: unknown) => void)[] = [];
 
   /**
    * False once the server closed a connection on the first octet of a frame sent ahead (RFC 7766 sec. 8
@@ -104,7 +105,6 @@ export class TlsUpstream implements Upstream {
   get splitFrames(): boolean {
     return this.#splitFrames.allowed;
   }
-  readonly #connectFailureListeners: ((err: unknown) => void)[] = [];
 
   constructor(options: TlsUpstreamOptions) {
     this.spec = options.spec;
