@@ -5,7 +5,7 @@
 import { QueryTimeoutError } from '../errors.js';
 import type { ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer, AttemptSink } from '../upstream/upstream.js';
-import { callListener, Expiring, type AbortListener } from '../util/deadline.js';
+import { callListener, type AbortListener, type DeadlineList, type Expiring } from '../util/deadline.js';
 import type { UpstreamHealth } from './upstream-health.js';
 import type { ResolveListener } from './resolve-listener.js';
 
@@ -36,7 +36,11 @@ export interface Job {
 /** How the resolver hears that an attempt ended: an answer, or the error. Called once per attempt. */
 export type AttemptEnded = (attempt: Attempt, outcome: UpstreamAnswer | Error) => void;
 
-export class Attempt extends Expiring implements AttemptSink {
+export class Attempt implements Expiring, AttemptSink {
+  expiresAt = 0;
+  older: Expiring | undefined = undefined;
+  newer: Expiring | undefined = undefined;
+  list: DeadlineList | undefined = undefined;
   aborted = false;
   readonly job: Job;
   readonly entry: Entry;
@@ -52,7 +56,6 @@ export class Attempt extends Expiring implements AttemptSink {
   #more: AbortListener[] | undefined;
 
   constructor(job: Job, entry: Entry, startedAt: number, budgetMs: number, ended: AttemptEnded) {
-    super();
     this.job = job;
     this.entry = entry;
     this.#startMs = Math.floor(startedAt);

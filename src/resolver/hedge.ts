@@ -13,7 +13,7 @@
  * resolving, and asking a second upstream then would double the load for nothing.
  */
 import { PRIVACY_LEVELS, type PrivacyLevel } from '../upstream/usage-profile.js';
-import { Expiring } from '../util/deadline.js';
+import type { DeadlineList, Expiring } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
 import type { Attempt } from './attempt.js';
 
@@ -21,13 +21,16 @@ import type { Attempt } from './attempt.js';
 export const HEDGE_MS = 250;
 
 /** The hedge timer of one attempt (one object, only for attempts that wait on a connect). */
-export class Hedge extends Expiring {
+export class Hedge implements Expiring {
+  expiresAt = 0;
+  older: Expiring | undefined = undefined;
+  newer: Expiring | undefined = undefined;
+  list: DeadlineList | undefined = undefined;
+
   constructor(
     readonly attempt: Attempt,
     readonly fire: (attempt: Attempt) => void,
-  ) {
-    super();
-  }
+  ) {}
 
   expire(): void {
     this.fire(this.attempt);

@@ -18,7 +18,7 @@ import type { Logger } from '../util/logger.js';
 import { FirstAnswerNudge } from './first-answer-nudge.js';
 import { HeldAnswerNudge, type SplitFrames } from './held-answer-nudge.js';
 import { InFlightTable } from './in-flight-table.js';
-import { countDeath, countFailure, isPadded, type ConnectionStats } from './upstream-stats.js';
+import { countAnswer, countDeath, countFailure, type ConnectionStats } from './upstream-stats.js';
 import type { AttemptSink, AuthInfo, UpstreamTransport } from './upstream.js';
 
 export type ConnectionState = 'open' | 'draining' | 'closed';
@@ -76,6 +76,8 @@ export class StreamConnection {
   #state: ConnectionState = 'open';
   #queriesSent = 0;
   #lastAnswerAt: number;
+  /** When the chunk being decoded was read: one clock reading serves all of its answers. */
+  #readAt = 0;
   #serverIdleMs: number | undefined;
   #ours = false;
   readonly #nudge = new FirstAnswerNudge();
@@ -245,6 +247,7 @@ export class StreamConnection {
   }
 
   #onData(chunk: Buffer): void {
+    this.#readAt = this.#options.clock.now();
     this.#decoder.each(chunk, this.#onFrameIfOpen);
     if (this.#state === 'open') this.#held?.afterAnswers(this.#table.size, this.#queued.length > 0);
   }
@@ -273,15 +276,9 @@ export class StreamConnection {
       return;
     }
     this.#nudge.answered();
-    const stats = this.#options.stats;
-    this.#lastAnswerAt = this.#options.clock.now();
-    this.#timer.touch(this.#lastAnswerAt);
-    if (stats !== undefined) {
-      stats.counters.answers++;
-      stats.rtt.add(this.#lastAnswerAt - sentAt);
-      stats.counters.lastAnswerAt = this.#lastAnswerAt;
-      if (isPadded(msg)) stats.counters.paddedAnswers++;
-    }
+    this.#lastAnswerAt = this.#readAt;
+    this.#timer.touch(this.#readAt);
+    if (this.#options.stats !== undefined) countAnswer(this.#options.stats, msg, this.#readAt, sentAt);
     this.#noteKeepalive(frame, msg);
     sink.removeEventListener('abort', this.#abandonAborted);
     sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });

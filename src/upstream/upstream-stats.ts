@@ -127,6 +127,14 @@ export function isPadded(msg: ParsedMessage): boolean {
   return msg.opt !== undefined && msg.opt.indexOf(OPTION_PADDING) >= 0;
 }
 
+/** An answer matched to its query (clock ms: when it was read, when its query was sent). */
+export function countAnswer(stats: ConnectionStats, msg: ParsedMessage, at: number, sentAt: number): void {
+  stats.counters.answers++;
+  stats.rtt.add(at - sentAt);
+  stats.counters.lastAnswerAt = at;
+  if (isPadded(msg)) stats.counters.paddedAnswers++;
+}
+
 /** A query that failed: timed out, or anything else (the counters status shows per upstream). */
 export function countFailure(counters: ConnectionCounters, err: Error): void {
   if (err instanceof QueryTimeoutError) counters.timeouts++;

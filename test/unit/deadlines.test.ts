@@ -2,16 +2,19 @@
 // no timer left armed once the last deadline has passed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Deadlines, Expiring } from '../../src/util/deadline.js';
+import { Deadlines, type DeadlineList, type Expiring } from '../../src/util/deadline.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
-class Item extends Expiring {
+class Item implements Expiring {
+  expiresAt = 0;
+  older: Expiring | undefined = undefined;
+  newer: Expiring | undefined = undefined;
+  list: DeadlineList | undefined = undefined;
+
   constructor(
     readonly name: string,
     readonly log: string[],
-  ) {
-    super();
-  }
+  ) {}
   expire(): void {
     this.log.push(this.name);
   }
