@@ -43,6 +43,7 @@ export class InFlightTable<E> {
   readonly #idOfSlot: number[] = [];
   readonly #free: number[] = [];
   #size = 0;
+  #takenSentAt = NaN;
   readonly #ids = new Uint16Array(ID_BATCH);
   #next = ID_BATCH;
 
@@ -89,6 +90,11 @@ export class InFlightTable<E> {
     return slot < 0 ? NaN : (this.#sentAt[slot] ?? NaN);
   }
 
+  /** When the query whose entry take() last returned was sent: the answer's round trip without a second probe. */
+  get takenSentAt(): number {
+    return this.#takenSentAt;
+  }
+
   /**
    * Removes and returns the entry if the ID and question both match, else undefined (the answer is
    * dropped). `question` is the answer's, read from `answer`.
@@ -105,6 +111,7 @@ export class InFlightTable<E> {
       if (asked === undefined || query === undefined || !sameQuestion(answer, question, query, asked))
         return undefined;
     }
+    this.#takenSentAt = this.#sentAt[slot] ?? NaN;
     this.#release(at, slot);
     return entry;
   }

@@ -269,7 +269,6 @@ export class StreamConnection {
       );
       return;
     }
-    const sentAt = this.#table.sentAt(msg.id);
     const sink = isResponse(frame) ? this.#table.take(msg.id, frame, msg.question) : undefined;
     if (sink === undefined) {
       this.#onUnmatched(msg);
@@ -278,7 +277,8 @@ export class StreamConnection {
     this.#nudge.answered();
     this.#lastAnswerAt = this.#readAt;
     this.#timer.touch(this.#readAt);
-    if (this.#options.stats !== undefined) countAnswer(this.#options.stats, msg, this.#readAt, sentAt);
+    if (this.#options.stats !== undefined)
+      countAnswer(this.#options.stats, msg, this.#readAt, this.#table.takenSentAt);
     this.#noteKeepalive(frame, msg);
     sink.removeEventListener('abort', this.#abandonAborted);
     sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });

@@ -50,9 +50,12 @@ describe('InFlightTable', () => {
     assert.equal(table.take(first, ...answerTo('q0.example', 'AAAA')), undefined, 'the type must match');
     assert.equal(table.size, 3000);
     assert.equal(table.take(first, ...answerTo('Q0.EXAMPLE'))?.n, 0, 'names match case-insensitively');
+    assert.equal(table.takenSentAt, 0, 'the sent time of the query just taken');
+    assert.equal(table.take(ids[2999]!, ...answerTo('q2999.example'))?.n, 2999);
+    assert.equal(table.takenSentAt, 2999, 'each slot keeps its own sent time');
     assert.equal(table.take(first, ...answerTo('q0.example')), undefined, 'taken once');
     assert.ok(Number.isNaN(table.sentAt(first)), 'no sent time once taken');
-    assert.equal(table.size, 2999);
+    assert.equal(table.size, 2998);
   });
 
   it('matches by ID alone when the answer has no question, and reuses freed slots', () => {
