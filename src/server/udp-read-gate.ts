@@ -30,8 +30,16 @@ import type { Clock, Timer } from '../util/clock.js';
 export const GATE_HIGH = 256;
 /** ...and at which they read again. */
 export const GATE_LOW = 128;
-/** A pause with no answer for this long means the upstreams stall: reopen, and stop gating. */
-export const STALL_MS = 5;
+/**
+ * A pause with no answer for this long means the upstreams stall: reopen, and stop gating. Not shorter: on
+ * a busy machine the upstream (or this process) is often descheduled for a few milliseconds, and a gate
+ * that reopened after 5 ms then read the clients' whole queue (dnsperf's 500-2,000 outstanding) into one
+ * connection already at its in-flight cap, so the pool opened a second (connection-pool.ts) and kept it
+ * for the rest of the load: by hand at dnsperf -c 16 -q 2000, two connections in 1 of 5 runs with 5 ms
+ * and none of 5 with 50; the bench of 2026-11-25 09:52 had two at its maximum and at 2,000 q/s (after the
+ * warm-up) in one repetition each. 50 ms still reopens long before any query's budget runs out.
+ */
+export const STALL_MS = 50;
 
 export interface ReadSwitch {
   stop(): void;
