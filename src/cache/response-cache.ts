@@ -20,8 +20,8 @@ import { servablePartitions, type Partition } from './privacy.js';
 
 /** What the cache needs of the resolver. */
 export interface Resolving {
-  /** Calls `done` exactly once. */
-  dispatch(query: Buffer, msg: ParsedMessage, done: ResolveListener): void;
+  /** Calls `done` exactly once. `at`: the clock's reading now, if the caller has it. */
+  dispatch(query: Buffer, msg: ParsedMessage, done: ResolveListener, at?: number): void;
 }
 
 export interface ResponseCacheOptions {
@@ -138,7 +138,7 @@ export class ResponseCache {
     }
     this.#counters.misses++;
     if (found === undefined) {
-      this.#join(key, hash, query, msg, done);
+      this.#join(key, hash, query, msg, done, now);
       return;
     }
     this.#missWithStale(key, hash, query, msg, found.entry).then(
@@ -156,10 +156,17 @@ export class ResponseCache {
    * Waits on the resolution in flight for this question, or starts it: the client that starts it gets
    * the upstream's result as it is, a coalesced one its own copy (#forFollower).
    */
-  #join(key: QueryKey, hash: number, query: Buffer, msg: ParsedMessage, done: ResolveListener): void {
+  #join(
+    key: QueryKey,
+    hash: number,
+    query: Buffer,
+    msg: ParsedMessage,
+    done: ResolveListener,
+    at?: number,
+  ): void {
     const pending = this.#inFlight.get(key, hash);
     if (pending === undefined) {
-      this.#fetch(key, hash, query, msg, done);
+      this.#fetch(key, hash, query, msg, done, at);
       return;
     }
     this.#counters.coalesced++;
@@ -203,10 +210,17 @@ export class ResponseCache {
   }
 
   /** One upstream resolution, shared by every identical question that arrives while it runs. */
-  #fetch(key: QueryKey, hash: number, query: Buffer, msg: ParsedMessage, first: ResolveListener): void {
+  #fetch(
+    key: QueryKey,
+    hash: number,
+    query: Buffer,
+    msg: ParsedMessage,
+    first: ResolveListener,
+    at?: number,
+  ): void {
     const fetch = new Fetch(key, hash, this.#generation, first, this.#landed);
     this.#inFlight.set(key, fetch, hash);
-    this.#resolver.dispatch(query, msg, fetch);
+    this.#resolver.dispatch(query, msg, fetch, at);
   }
 
   /** A resolution landed: the first client answered, the answer stored, the followers answered. */
@@ -223,7 +237,13 @@ export class ResponseCache {
     let entry: CacheEntry | undefined;
     try {
       if (result.via !== undefined && fetch.generation === this.#generation)
-        entry = this.#store.insert(key, hash, result.via.answer, this.#partitions, this.#clock.now());
+        entry = this.#store.insert(
+          key,
+          hash,
+          result.via.answer,
+          this.#partitions,
+          result.via.answer.receivedAt ?? this.#clock.now(),
+        );
     } catch (err) {
       // Not stored, but every waiting client still gets the answer.
       this.#logger.error('could not store an answer', { q: key, cause: String(err) });

@@ -54,6 +54,15 @@ export function copyBytes(
   return n;
 }
 
+/**
+ * Sets target[start, end) to 0 with TypedArray's fill called directly. A loop by index cost about 20
+ * instructions an octet in V8's optimised code (valgrind, Node 20): padding a query to 128 octets was 1,400
+ * instructions of the daemon's 56,000 a query; the builtin, about 330 for the same 68 octets.
+ */
+export function zeroBytes(target: Uint8Array, start: number, end: number): void {
+  if (end > start) typedArrayFill.call(target, 0, start, end);
+}
+
 /** A copy of `source` in a Buffer of its own (Buffer.from(buffer) without its type checks and generic loads). */
 export function copyOf(source: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(source.length);
@@ -72,6 +81,8 @@ export function viewOf(source: Uint8Array, start: number, end: number): Buffer {
 // Taken off the prototypes once, to be called with .call (see copyBytes): unbound on purpose.
 // eslint-disable-next-line @typescript-eslint/unbound-method
 const typedArraySet = Uint8Array.prototype.set;
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const typedArrayFill = Uint8Array.prototype.fill;
 const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
 function typedArrayGetter(name: string): (this: Uint8Array) => unknown {

@@ -122,8 +122,11 @@ export class Resolver {
     });
   }
 
-  /** Resolves `query`; `done` gets the result exactly once, a SERVFAIL when nothing works. */
-  dispatch(query: Buffer, msg: ParsedMessage, done: ResolveListener): void {
+  /**
+   * Resolves `query`; `done` gets the result exactly once, a SERVFAIL when nothing works. `at` is the
+   * caller's clock reading of this instant, when it has one (the cache's): one clock read less a query.
+   */
+  dispatch(query: Buffer, msg: ParsedMessage, done: ResolveListener, at?: number): void {
     this.counters.queries++;
     if (this.#outstanding >= this.#options.maxOutstanding) {
       // A bounded queue: past the limit, fail fast rather than grow without end.
@@ -136,7 +139,7 @@ export class Resolver {
     // Whole milliseconds for what the query keeps in flight (its deadline, its attempts' budget and
     // expiry): V8 stores a field holding a fraction as a 16-byte HeapNumber of its own, a whole number
     // inline, and the queries in flight are what each scavenge copies.
-    const exact = this.#options.clock.now();
+    const exact = at ?? this.#options.clock.now();
     const now = Math.floor(exact);
     const route = msg.question === undefined ? undefined : this.#options.router?.routeKey(msg.question.key);
     const local = route?.kind === 'local';
@@ -264,7 +267,7 @@ export class Resolver {
       }
       if (answer !== undefined) {
         entry.health.succeeded();
-        const now = this.#options.clock.now();
+        const now = outcome.receivedAt ?? this.#options.clock.now();
         const via = { upstream: entry.upstream.id, answer: outcome, rttMs: now - attempt.startedAt() };
         this.#finish(job, { answer, via }, now);
         return;

@@ -281,7 +281,8 @@ export class StreamConnection {
       countAnswer(this.#options.stats, msg, this.#readAt, this.#table.takenSentAt);
     this.#noteKeepalive(frame, msg);
     sink.removeEventListener('abort', this.#abandonAborted);
-    sink.answered({ answer: frame, msg, transport: this.#options.transport, auth: this.#options.auth });
+    const { transport, auth } = this.#options;
+    sink.answered({ answer: frame, msg, transport, auth, receivedAt: this.#readAt });
     if (this.#table.size === 0) {
       if (this.#state === 'draining') this.#endGracefully();
       else this.#timer.fireBy(this.#idleMs());

@@ -56,12 +56,13 @@ export class HeldUpstream implements Upstream {
     this.held.push({ sink, query });
   }
   /** Answers every attempt held and not yet over. */
-  answerAll(): void {
+  /** Answers every attempt held; `receivedAt`: when the upstream says it read them (clock ms). */
+  answerAll(receivedAt?: number): void {
     for (const { sink, query } of this.held.splice(0)) {
       if (sink.aborted) continue;
       const answer = Buffer.from(query);
       answer[2] = (answer[2] ?? 0) | 0x80;
-      sink.answered({ answer, msg: parseMessage(answer), transport: 'tls' });
+      sink.answered({ answer, msg: parseMessage(answer), transport: 'tls', receivedAt });
     }
   }
   /** Fails every attempt held with `err`. */

@@ -16,6 +16,19 @@ describe("an answer's round trip", () => {
     assert.ok(rtt !== undefined && Math.abs(rtt - 0.5) < 0.002, `round trip ${rtt} ms, 0.5 expected`);
   });
 
+  it('ends when the upstream read the answer, when it says so (a stream connection does)', () => {
+    const a = new HeldUpstream('a');
+    const { clock, ask, results } = resolverOver([a], 5000);
+    ask('read-at.example');
+    clock.advance(0.4);
+    const readAt = clock.now();
+    // The resolver hears of it later (other answers of the same TCP read went first): not counted.
+    clock.advance(2);
+    a.answerAll(readAt);
+    const rtt = results[0]?.via?.rttMs;
+    assert.ok(rtt !== undefined && Math.abs(rtt - 0.4) < 0.002, `round trip ${rtt} ms, 0.4 expected`);
+  });
+
   it('of a failover attempt counts from that attempt, not from the query', () => {
     const [a, b] = [new HeldUpstream('a'), new HeldUpstream('b')];
     const { clock, ask, results } = resolverOver([a, b], 5000);
