@@ -6,8 +6,11 @@
  */
 import type { ParsedMessage } from '../dns/wire.js';
 
-/** Zone transfers (AXFR 252, IXFR 251) and MAILB/MAILA (253, 254) are never answered from a cache. */
-const UNCACHED_TYPES: ReadonlySet<number> = new Set([251, 252, 253, 254]);
+/**
+ * Zone transfers (IXFR 251, AXFR 252) and MAILB/MAILA (253, 254) are never answered from a cache: one
+ * range, compared rather than looked up in a Set (a hash lookup on every query).
+ */
+const isUncachedType = (type: number): boolean => type >= 251 && type <= 254;
 /** EDNS client subnet (RFC 7871): the answer is scoped to one network, so a shared cache stays out. */
 const OPTION_CLIENT_SUBNET = 8;
 const DO_BIT = 0x8000;
@@ -18,7 +21,7 @@ export type QueryKey = string;
 /** The cache key of a standard query, or undefined when its answer must not come from a cache. */
 export function queryKey(raw: Buffer, msg: ParsedMessage): QueryKey | undefined {
   const q = msg.question;
-  if (q === undefined || UNCACHED_TYPES.has(q.type)) return undefined;
+  if (q === undefined || isUncachedType(q.type)) return undefined;
   const opt = msg.opt;
   if (opt !== undefined) for (const o of opt.options) if (o.code === OPTION_CLIENT_SUBNET) return undefined;
   const dnssecOk = ((opt?.ttlField ?? 0) & DO_BIT) !== 0;

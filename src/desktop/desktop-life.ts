@@ -65,6 +65,8 @@ export class DesktopLife implements QueryRouter {
   #routes: SplitRoutes;
   #resolver: Resolver | undefined;
   #reachable = new Map<string, boolean>();
+  /** Whether any upstream address is known unreachable: if none, reachable() needs no lookup (per query). */
+  #anyUnreachable = false;
   #changes = 0;
   #wakes = 0;
   #last: NetworkChangeEvent | undefined;
@@ -114,10 +116,10 @@ export class DesktopLife implements QueryRouter {
   async start(): Promise<void> {
     if (this.#options.followSystemDomains === true) await this.refreshSystemDomains();
     if (this.#options.watchNetwork === false) {
-      this.#reachable = new Map(Object.entries(await this.#probeRoutes()));
+      this.#setReachable(await this.#probeRoutes());
     } else {
       await this.watcher.start();
-      this.#reachable = new Map(Object.entries(this.watcher.current?.routes ?? {}));
+      this.#setReachable(this.watcher.current?.routes ?? {});
       this.wake.start();
     }
     this.portal.start();
@@ -140,7 +142,12 @@ export class DesktopLife implements QueryRouter {
   }
 
   reachable(upstream: Upstream): boolean {
-    return this.#reachable.get(upstream.spec.address) !== false;
+    return !this.#anyUnreachable || this.#reachable.get(upstream.spec.address) !== false;
+  }
+
+  #setReachable(routes: Record<string, boolean>): void {
+    this.#reachable = new Map(Object.entries(routes));
+    this.#anyUnreachable = Object.values(routes).includes(false);
   }
 
   #allUpstreams(): Upstream[] {
@@ -156,7 +163,7 @@ export class DesktopLife implements QueryRouter {
   }
 
   #noteRoutes(sample: NetworkSample, previous: NetworkSample): void {
-    this.#reachable = new Map(Object.entries(sample.routes));
+    this.#setReachable(sample.routes);
     for (const [address, ok] of Object.entries(sample.routes)) {
       if (previous.routes[address] === ok) continue;
       this.#shared.logger.info(
@@ -190,7 +197,7 @@ export class DesktopLife implements QueryRouter {
     for (const upstream of this.#allUpstreams()) upstream.resetConnections?.();
     this.#resolver?.resetHealth();
     this.events.emit('network-change', event);
-    if (reason !== 'network') this.#reachable = new Map(Object.entries(await this.#probeRoutes()));
+    if (reason !== 'network') this.#setReachable(await this.#probeRoutes());
     if (this.#options.followSystemDomains === true) await this.refreshSystemDomains();
     this.warmUpstreams();
     this.portal.networkChanged();

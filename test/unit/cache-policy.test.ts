@@ -1,6 +1,7 @@
 // RFC 2308 / RFC 2181 TTL policy, table-driven, and the LRU store's bounds.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { queryKey } from '../../src/cache/cache-key.js';
 import { Doorkeeper } from '../../src/cache/doorkeeper.js';
 import { LruStore } from '../../src/cache/lru-store.js';
 import { cachePlan } from '../../src/cache/ttl-policy.js';
@@ -148,5 +149,19 @@ describe('doorkeeper (admission filter)', () => {
     let wrong = 0;
     for (let i = 0; i < 1000; i++) if (d.seenOrAdd(`other${i}.example./1/1`)) wrong++;
     assert.ok(wrong < 30, `${wrong} of 1000 unseen keys were taken for seen ones`);
+  });
+});
+
+describe('what the cache never answers (cache-key.ts)', () => {
+  const keyOf = (type: number): string | undefined => {
+    const query = buildQuery('X.example', type, { id: 1 });
+    return queryKey(query, parseMessage(query));
+  };
+
+  it('zone transfers and MAILB/MAILA (251-254) have no key; their neighbours do', () => {
+    for (const type of [251, 252, 253, 254]) assert.equal(keyOf(type), undefined, `type ${type}`);
+    assert.equal(keyOf(250), 'x.example./250/1');
+    assert.equal(keyOf(255), 'x.example./255/1');
+    assert.equal(keyOf(1), 'x.example./1/1');
   });
 });
