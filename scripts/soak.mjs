@@ -22,7 +22,7 @@ import {
   dnsQuery,
   sleep,
 } from './bench-lib/procs.mjs';
-import { AUTH_NAME, HOSTS, ZONE, makeCerts, startUpstream, unboundQueries } from './bench-lib/setup.mjs';
+import { HOSTS, ZONE, makeCerts, runArgs, startUpstream, unboundQueries } from './bench-lib/setup.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const HELP = `usage: scripts/soak [--udp N] [--tcp N] [--rate QPS] [--duration SECONDS] [--timeout MS] [--keep]
@@ -157,17 +157,7 @@ async function main() {
       process.execPath,
       [
         join(ROOT, 'dist/src/cli/main.js'),
-        'run',
-        '--listen',
-        `127.0.0.1@${port}`,
-        '--upstream',
-        `127.0.0.1#${upstream.port}~${AUTH_NAME}`,
-        '-K',
-        `pin-sha256="${certs.pin}"`,
-        '--ca-file',
-        certs.caFile,
-        '--log-level',
-        'warn',
+        ...runArgs({ port, upstreamPort: upstream.port, pin: certs.pin, caFile: certs.caFile }),
       ],
       { logFile: join(dir, 'dotstub.log'), cwd: ROOT },
     );

@@ -15,7 +15,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { makeCerts, startUpstream, writeQueryFile, AUTH_NAME } from './setup.mjs';
+import { makeCerts, runArgs, startUpstream, writeQueryFile } from './setup.mjs';
+import { serviceEnv } from './targets.mjs';
 import { freePort, pollUntilAnswered, run, start, stop, stopAll } from './procs.mjs';
 
 const args = process.argv.slice(2);
@@ -42,8 +43,6 @@ async function countRun(main, upstream, certs, queries, count, tag) {
   await run('sh', ['-c', `head -n ${count} '${queries}' > '${file}'`]);
   const port = await freePort();
   const log = join(work, `vg-${tag}.log`);
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
   const daemon = start(
     'valgrind',
     [
@@ -54,19 +53,15 @@ async function countRun(main, upstream, certs, queries, count, tag) {
       process.execPath,
       '--single-threaded',
       main,
-      'run',
-      '--listen',
-      `127.0.0.1@${port}`,
-      '--upstream',
-      `127.0.0.1#${upstream.port}~${AUTH_NAME}`,
-      '-K',
-      `pin-sha256="${certs.pin}"`,
-      '--ca-file',
-      certs.caFile,
-      '--log-level',
-      'error',
+      ...runArgs({
+        port,
+        upstreamPort: upstream.port,
+        pin: certs.pin,
+        caFile: certs.caFile,
+        logLevel: 'error',
+      }),
     ],
-    { env },
+    { env: serviceEnv() },
   );
   try {
     // Under valgrind start-up takes seconds: the first answer says it is ready.

@@ -11,6 +11,26 @@ export const ZONE = 'bench.test';
 /** Names of the zone: h0 … h{HOSTS-1}.bench.test, each with A, AAAA and TXT. */
 export const HOSTS = 3000;
 
+/**
+ * `dotstub run`'s arguments against the bench's upstream: Strict, with its pin and CA, listening on
+ * 127.0.0.1@`port`. The bench, the soak and the instruction count start dotstub the same way.
+ */
+export function runArgs({ port, upstreamPort, pin, caFile, logLevel = 'warn' }) {
+  return [
+    'run',
+    '--listen',
+    `127.0.0.1@${port}`,
+    '--upstream',
+    `127.0.0.1#${upstreamPort}~${AUTH_NAME}`,
+    '-K',
+    `pin-sha256="${pin}"`,
+    '--ca-file',
+    caFile,
+    '--log-level',
+    logLevel,
+  ];
+}
+
 /** RFC 7858 pin: base64 SHA-256 of the certificate's SubjectPublicKeyInfo (DER). */
 export function spkiPin(pem) {
   const spki = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, freePort } from './procs.mjs';
-import { AUTH_NAME } from './setup.mjs';
+import { AUTH_NAME, runArgs } from './setup.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 // What the package's `dotstub` bin runs: the bundle of the compiled CLI (scripts/bundle.mjs).
@@ -46,17 +46,7 @@ function dotstub(ctx, dir, port) {
   const args = [
     ...nodeArgs,
     process.env.DOTSTUB_BENCH_MAIN ?? DOTSTUB_MAIN,
-    'run',
-    '--listen',
-    `127.0.0.1@${port}`,
-    '--upstream',
-    `127.0.0.1#${ctx.upstreamPort}~${AUTH_NAME}`,
-    '-K',
-    `pin-sha256="${ctx.pin}"`,
-    '--ca-file',
-    ctx.caFile,
-    '--log-level',
-    'warn',
+    ...runArgs({ port, upstreamPort: ctx.upstreamPort, pin: ctx.pin, caFile: ctx.caFile }),
   ];
   return start(process.execPath, args, { logFile: join(dir, 'dotstub.log'), cwd: ROOT, env: serviceEnv() });
 }
