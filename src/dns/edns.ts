@@ -148,7 +148,7 @@ function writeOptionHeader(out: Buffer, at: number, code: number, length: number
 
 /**
  * The padding option with `pad` octets of 0x00 (RFC 7830 sec. 4): TypedArray's fill called directly
- * (Buffer's fill was a generic call, a loop by index 20 instructions an octet: bytes.ts).
+ * (Buffer's fill was a generic call; a loop by index took twice as long: bytes.ts).
  */
 function writePadding(out: Buffer, at: number, pad: number): number {
   const start = writeOptionHeader(out, at, OPTION_PADDING, pad);
