@@ -2,7 +2,7 @@
  * An answer's question matched to its query's by their bytes: the connection's in-flight table does this
  * for every answer, so answers are parsed without a key string (parseMessage(buf, false)).
  */
-import type { Question } from './wire.js';
+import { HEADER_LENGTH, type Question } from './wire.js';
 
 /**
  * Whether two questions are the same (RFC 7766 sec. 7, RFC 5452 sec. 9.1): type and class, and the name
@@ -11,11 +11,18 @@ import type { Question } from './wire.js';
  */
 export function sameQuestion(a: Uint8Array, qa: Question, b: Uint8Array, qb: Question): boolean {
   if (qa.type !== qb.type || qa.qclass !== qb.qclass) return false;
-  let i = qa.start;
-  let j = qb.start;
+  return sameName(a, qa.start, b, qb.start) ?? qa.key === qb.key;
+}
+
+/**
+ * Whether the names at a[i] and b[j] are the same, label by label and ASCII case-insensitively; undefined
+ * when either holds a compression pointer (or a reserved label type) before they differ: the caller decides
+ * by the keys then.
+ */
+export function sameName(a: Uint8Array, i: number, b: Uint8Array, j: number): boolean | undefined {
   for (;;) {
     const len = a[i] ?? 0;
-    if (len > 63 || (b[j] ?? 0) > 63) return qa.key === qb.key;
+    if (len > 63 || (b[j] ?? 0) > 63) return undefined;
     if (len !== b[j]) return false;
     if (len === 0) return true;
     if (!sameLabel(a, i + 1, b, j + 1, len)) return false;
@@ -34,4 +41,19 @@ function sameLabel(a: Uint8Array, i: number, b: Uint8Array, j: number, len: numb
     if (lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return false;
   }
   return true;
+}
+
+/**
+ * Copies the question name of `query` (its octets as sent, from the header's end) to `to` at `at` if it is
+ * uncompressed and at most `room` octets with its final zero; returns whether it did.
+ */
+export function copyQuestionName(query: Uint8Array, to: Uint8Array, at: number, room: number): boolean {
+  let n = 0;
+  for (;;) {
+    const len = query[HEADER_LENGTH + n] ?? 0;
+    if (len > 63 || n + len + 1 > room) return false;
+    for (let k = 0; k <= len; k++) to[at + n + k] = query[HEADER_LENGTH + n + k] ?? 0;
+    n += len + 1;
+    if (len === 0) return true;
+  }
 }

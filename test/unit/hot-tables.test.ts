@@ -58,6 +58,34 @@ describe('InFlightTable', () => {
     assert.equal(table.size, 2998);
   });
 
+  it('matches a name too long for its slot against the query it came in', () => {
+    const table = new InFlightTable<{ n: number }>();
+    const long = `${'a'.repeat(50)}.${'b'.repeat(40)}.example`;
+    const other = `${'a'.repeat(50)}.${'c'.repeat(40)}.example`;
+    const id = addQuery(table, { n: 1 }, long);
+    const short = addQuery(table, { n: 2 }, 'short.example');
+    assert.equal(table.take(id, ...answerTo(other)), undefined, 'a long name must match too');
+    assert.equal(table.take(id, ...answerTo(long, 'AAAA')), undefined, 'and its type');
+    assert.equal(table.take(id, ...answerTo(long.toUpperCase()))?.n, 1);
+    assert.equal(table.take(short, ...answerTo('short.example'))?.n, 2, 'slots with and without a copy mix');
+  });
+
+  it("decides by the keys when the answer's question is compressed", () => {
+    // QDCOUNT's low octet (1) read as a label length: the name [1, 0x00] then ANCOUNT's low octet (0).
+    const header = Buffer.from([0, 7, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]);
+    const compressed = Buffer.concat([header, Buffer.from([0xc0, 0x05, 0, 1, 0, 1])]);
+    const plainName = Buffer.from([1, 0x00, 0]);
+    const query = Buffer.concat([header, plainName, Buffer.from([0, 1, 0, 1])]);
+    query[2] = 0x01;
+    query[3] = 0x00;
+    const table = new InFlightTable<{ n: number }>();
+    const question = parseMessage(query).question;
+    table.add(7, { n: 7 }, query, question, 0, false);
+    const answerQuestion = parseMessage(compressed, false).question;
+    assert.equal(answerQuestion?.key, question?.key, 'the same question, spelt with a pointer');
+    assert.equal(table.take(7, compressed, answerQuestion)?.n, 7);
+  });
+
   it('matches by ID alone when the answer has no question, and reuses freed slots', () => {
     const table = new InFlightTable<{ name: string }>();
     const a = addQuery(table, { name: 'a' }, 'a.example');
