@@ -34,10 +34,10 @@ const INITIAL_SLOTS = 16;
 const NAME_ROOM = 64;
 
 /**
- * One connection's queries in flight. Per slot: the waiting entry (the attempt's sink), the client's query
- * and its parsed question (what we sent carries the same question at the same offsets; the client's bytes
- * are kept for the query's life anyway), when it was sent and whether the connection had carried a query
- * before. In arrays, not an object per query: under load the queries in flight are most of what the young
+ * One connection's queries in flight. Per slot: the waiting entry (the attempt's sink), the question (a copy
+ * of its name, type and class; for a longer name the client's query, whose bytes are kept for the query's
+ * life anyway: what we sent carries the same question at the same offsets), the parsed question, when it was
+ * sent and whether the connection had carried a query before. In arrays, not an object per query: under load the queries in flight are most of what the young
  * generation's collector copies (about 1 KB of objects a query, hundreds in flight at the maximum).
  */
 export class InFlightTable<E> {
