@@ -10,7 +10,8 @@
 //
 // On a guest whose speed comes and goes, the totals move from run to run; the shares within one run, and a
 // category's difference between two builds run back to back, move much less (docs/bench-history.md, "Where
-// the rest goes, by category"). --top lists the first MAIN's costliest functions of its own code.
+// the rest goes, by category"). --top lists the first MAIN's costliest functions of its own code. A sample
+// counts where TurboFan put the code: Node's functions inlined into the stub's count as the stub's.
 // Needs perf (Debian: linux-perf), unbound, dnsperf and dig.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
