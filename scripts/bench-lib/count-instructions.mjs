@@ -12,30 +12,20 @@
 // natively in byte loops (sameQuestion: 1,100 instructions and 50 ns), so it ranks C++, builtins and
 // allocation better than JavaScript; confirm a JavaScript change natively. Kernel time is not counted.
 // Needs valgrind, unbound, dnsperf and dig (Debian: valgrind, unbound, dnsperf, bind9-dnsutils).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { makeCerts, runArgs, startUpstream, writeQueryFile } from './setup.mjs';
+import { loopbackRunArgs, loopbackUpstream, takeNumber, writeQueryFile } from './setup.mjs';
 import { serviceEnv } from './targets.mjs';
 import { freePort, pollUntilAnswered, run, start, stop, stopAll } from './procs.mjs';
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  if (at < 0) return fallback;
-  const [, value] = args.splice(at, 2);
-  return Number(value);
-};
-const n1 = option('--n1', 20_000);
-const n2 = option('--n2', 60_000);
+const n1 = takeNumber(args, '--n1', 20_000);
+const n2 = takeNumber(args, '--n2', 60_000);
 const mains = args.map((a) => resolve(a));
 if (mains.length === 0 || !(n2 > n1)) {
   console.error('usage: count-instructions.mjs [--n1 20000] [--n2 60000] MAIN [MAIN...]');
   process.exit(2);
 }
-
-const work = mkdtempSync(join(tmpdir(), 'dotstub-instr-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 /** Instructions (Ir) of one valgrind run of `main` answering the first `count` names of `queries`. */
 async function countRun(main, upstream, certs, queries, count, tag) {
@@ -53,13 +43,7 @@ async function countRun(main, upstream, certs, queries, count, tag) {
       process.execPath,
       '--single-threaded',
       main,
-      ...runArgs({
-        port,
-        upstreamPort: upstream.port,
-        pin: certs.pin,
-        caFile: certs.caFile,
-        logLevel: 'error',
-      }),
+      ...loopbackRunArgs(port, { certs, upstream }),
     ],
     { env: serviceEnv() },
   );
@@ -102,10 +86,13 @@ async function countRun(main, upstream, certs, queries, count, tag) {
   return Number(ir.replaceAll(',', ''));
 }
 
+/** The temporary directory of this run (loopbackUpstream's). */
+let work = '';
+
 try {
-  for (const dir of ['certs', 'unbound']) mkdirSync(join(work, dir));
-  const certs = await makeCerts(join(work, 'certs'));
-  const upstream = await startUpstream(join(work, 'unbound'), certs, 1);
+  const setup = await loopbackUpstream('dotstub-instr-');
+  work = setup.work;
+  const { certs, upstream } = setup;
   const queries = join(work, 'queries');
   await writeQueryFile(queries, n2, 'i');
   for (const [i, main] of mains.entries()) {

@@ -13,30 +13,20 @@
 // the rest goes, by category"). --top lists the first MAIN's costliest functions of its own code. A sample
 // counts where TurboFan put the code: Node's functions inlined into the stub's count as the stub's.
 // Needs perf (Debian: linux-perf), unbound, dnsperf and dig.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { makeCerts, runArgs, startUpstream, writeQueryFile } from './setup.mjs';
+import { loopbackRunArgs, loopbackUpstream, takeNumber, writeQueryFile } from './setup.mjs';
 import { serviceEnv } from './targets.mjs';
 import { cpuSeconds, freePort, pollUntilAnswered, run, start, stop, stopAll } from './procs.mjs';
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  if (at < 0) return fallback;
-  const [, value] = args.splice(at, 2);
-  return Number(value);
-};
-const seconds = option('--seconds', 8);
-const top = option('--top', 0);
+const seconds = takeNumber(args, '--seconds', 8);
+const top = takeNumber(args, '--top', 0);
 const mains = args.map((a) => resolve(a));
 if (mains.length === 0 || !(seconds > 0)) {
   console.error('usage: profile-categories.mjs [--seconds 8] [--top 20] MAIN [MAIN...]');
   process.exit(2);
 }
-
-const work = mkdtempSync(join(tmpdir(), 'dotstub-profile-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 /** The category of one sampled symbol, by the object it ran in and its name. */
 function category(dso, sym) {
@@ -85,17 +75,7 @@ async function profile(main, upstream, certs, files, tag) {
   const port = await freePort();
   const daemon = start(
     process.execPath,
-    [
-      '--perf-basic-prof',
-      main,
-      ...runArgs({
-        port,
-        upstreamPort: upstream.port,
-        pin: certs.pin,
-        caFile: certs.caFile,
-        logLevel: 'error',
-      }),
-    ],
+    ['--perf-basic-prof', main, ...loopbackRunArgs(port, { certs, upstream })],
     { env: serviceEnv(), logFile: join(work, `daemon-${tag}.log`) },
   );
   const perfData = join(work, `perf-${tag}.data`);
@@ -138,10 +118,13 @@ async function profile(main, upstream, certs, files, tag) {
   }
 }
 
+/** The temporary directory of this run (loopbackUpstream's). */
+let work = '';
+
 try {
-  for (const dir of ['certs', 'unbound']) mkdirSync(join(work, dir));
-  const certs = await makeCerts(join(work, 'certs'));
-  const upstream = await startUpstream(join(work, 'unbound'), certs, 1);
+  const setup = await loopbackUpstream('dotstub-profile-');
+  work = setup.work;
+  const { certs, upstream } = setup;
   const results = [];
   for (const [i, main] of mains.entries()) {
     // New names for every run (the cache answers none of them), enough for 100,000 q/s.

@@ -1,6 +1,7 @@
 // Test PKI, the local zone, the query files and the upstream unbound (DNS-over-TLS on 127.0.0.1).
 import { createHash, X509Certificate } from 'node:crypto';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { connect } from 'node:tls';
@@ -217,6 +218,32 @@ export async function startUpstream(dir, certs, threads) {
     await stop(proc);
   }
   throw new Error(`upstream unbound did not start; see ${join(dir, 'upstream.log')}`);
+}
+
+/**
+ * The one-off measuring scripts' setup (count-instructions.mjs, profile-categories.mjs): a temporary
+ * directory removed at exit, the test PKI and a one-thread loopback unbound in it.
+ */
+export async function loopbackUpstream(prefix) {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+  for (const dir of ['certs', 'unbound']) mkdirSync(join(work, dir));
+  const certs = await makeCerts(join(work, 'certs'));
+  const upstream = await startUpstream(join(work, 'unbound'), certs, 1);
+  return { work, certs, upstream };
+}
+
+/** runArgs() against a loopbackUpstream() setup's unbound. */
+export function loopbackRunArgs(port, { certs, upstream }, logLevel = 'error') {
+  return runArgs({ port, upstreamPort: upstream.port, pin: certs.pin, caFile: certs.caFile, logLevel });
+}
+
+/** Takes `--name VALUE` out of `args` (a script's argv) as a number, or gives `fallback`. */
+export function takeNumber(args, name, fallback) {
+  const at = args.indexOf(name);
+  if (at < 0) return fallback;
+  const [, value] = args.splice(at, 2);
+  return Number(value);
 }
 
 /** `total.num.queries` of an unbound, from unbound-control. */
