@@ -22,7 +22,14 @@ import {
   dnsQuery,
   sleep,
 } from './bench-lib/procs.mjs';
-import { HOSTS, ZONE, makeCerts, runArgs, startUpstream, unboundQueries } from './bench-lib/setup.mjs';
+import {
+  HOSTS,
+  ZONE,
+  loopbackRunArgs,
+  makeCerts,
+  startUpstream,
+  unboundQueries,
+} from './bench-lib/setup.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const HELP = `usage: scripts/soak [--udp N] [--tcp N] [--rate QPS] [--duration SECONDS] [--timeout MS] [--keep]
@@ -155,10 +162,7 @@ async function main() {
     const port = await freePort();
     const dotstub = start(
       process.execPath,
-      [
-        join(ROOT, 'dist/src/cli/main.js'),
-        ...runArgs({ port, upstreamPort: upstream.port, pin: certs.pin, caFile: certs.caFile }),
-      ],
+      [join(ROOT, 'dist/src/cli/main.js'), ...loopbackRunArgs(port, { certs, upstream }, 'warn')],
       { logFile: join(dir, 'dotstub.log'), cwd: ROOT },
     );
     if ((await pollUntilAnswered(port, `ready.h1.${ZONE}`, { timeoutMs: 20_000 })) === undefined)

@@ -233,7 +233,7 @@ export async function loopbackUpstream(prefix) {
   return { work, certs, upstream };
 }
 
-/** runArgs() against a loopbackUpstream() setup's unbound. */
+/** runArgs() against the test PKI and loopback unbound of loopbackUpstream() (or of the soak's own setup). */
 export function loopbackRunArgs(port, { certs, upstream }, logLevel = 'error') {
   return runArgs({ port, upstreamPort: upstream.port, pin: certs.pin, caFile: certs.caFile, logLevel });
 }

@@ -55,8 +55,7 @@ export class HeldUpstream implements Upstream {
   send(query: Buffer, _msg: ParsedMessage, sink: AttemptSink): void {
     this.held.push({ sink, query });
   }
-  /** Answers every attempt held and not yet over. */
-  /** Answers every attempt held; `receivedAt`: when the upstream says it read them (clock ms). */
+  /** Answers every attempt held and not yet over; `receivedAt`: when the upstream says it read them (clock ms). */
   answerAll(receivedAt?: number): void {
     for (const { sink, query } of this.held.splice(0)) {
       if (sink.aborted) continue;
