@@ -19,13 +19,35 @@ export function sameQuestion(a: Uint8Array, qa: Question, b: Uint8Array, qb: Que
  * when either holds a compression pointer (or a reserved label type) before they differ: the caller decides
  * by the keys then.
  */
-export function sameName(a: Uint8Array, i: number, b: Uint8Array, j: number): boolean | undefined {
+function sameName(a: Uint8Array, i: number, b: Uint8Array, j: number): boolean | undefined {
   for (;;) {
     const len = a[i] ?? 0;
     if (len > 63 || (b[j] ?? 0) > 63) return undefined;
     if (len !== b[j]) return false;
     if (len === 0) return true;
     if (!sameLabel(a, i + 1, b, j + 1, len)) return false;
+    i += len + 1;
+    j += len + 1;
+  }
+}
+
+/**
+ * Whether the name at a[i], which may be compressed (RFC 1035 sec. 4.1.4), is the uncompressed name at
+ * stored[j], label by label and ASCII case-insensitively. `a` is a parsed message (its pointers point back,
+ * checked by the parse); the hop cap is a backstop. For the in-flight table's copies, which hold no
+ * pointers: an answer is then matched by bytes alone, whatever its server did with the question.
+ */
+export function sameNameExpanding(a: Uint8Array, i: number, stored: Uint8Array, j: number): boolean {
+  for (let hops = 0; ;) {
+    const len = a[i] ?? 0;
+    if ((len & 0xc0) === 0xc0) {
+      if (++hops > 64) return false;
+      i = ((len & 0x3f) << 8) | (a[i + 1] ?? 0);
+      continue;
+    }
+    if (len > 63 || len !== stored[j]) return false;
+    if (len === 0) return true;
+    if (!sameLabel(a, i + 1, stored, j + 1, len)) return false;
     i += len + 1;
     j += len + 1;
   }

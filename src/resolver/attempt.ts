@@ -3,7 +3,7 @@
  * so a forwarded query costs the resolver two objects (its job and this) rather than a chain of promises.
  */
 import { QueryTimeoutError } from '../errors.js';
-import type { ParsedMessage } from '../dns/wire.js';
+import { parseMessage, type ParsedMessage } from '../dns/wire.js';
 import type { Upstream, UpstreamAnswer, AttemptSink } from '../upstream/upstream.js';
 import { callListener, type AbortListener, type DeadlineList, type Expiring } from '../util/deadline.js';
 import type { UpstreamHealth } from './upstream-health.js';
@@ -17,7 +17,14 @@ export interface Entry {
 /** One client query on its way through the resolver. */
 export interface Job {
   readonly query: Buffer;
-  readonly msg: ParsedMessage;
+  /**
+   * The query's parse until its first attempt is sent; a later attempt or a SERVFAIL parses the query
+   * again (parsed, below). A query's parse is about 100 bytes, and what a query keeps while it waits
+   * on its upstream is what each scavenge of the young generation copies.
+   */
+  msg: ParsedMessage | undefined;
+  /** Whether the client's query had EDNS (RFC 6891): its answer then has an OPT record too. */
+  readonly edns: boolean;
   readonly done: ResolveListener;
   readonly generation: number;
   /** Clock milliseconds: the end-to-end deadline. */
@@ -116,6 +123,11 @@ export class Attempt implements Expiring, AttemptSink {
     this.#more = undefined;
     this.#ended(this, outcome);
   }
+}
+
+/** The job's query parsed: its own parse before the first send, a new one after (the bytes parsed once already). */
+export function parsed(job: Job): ParsedMessage {
+  return job.msg ?? parseMessage(job.query);
 }
 
 /** How often the job has requeued this upstream already. */

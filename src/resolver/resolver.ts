@@ -13,7 +13,7 @@ import { Deadlines } from '../util/deadline.js';
 import type { Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import type { QueryRouter } from './query-router.js';
-import { Attempt, mostSpecificFirst, requeues, type Entry, type Job } from './attempt.js';
+import { Attempt, mostSpecificFirst, parsed, requeues, type Entry, type Job } from './attempt.js';
 import { Hedge, HEDGE_MS, shouldHedge } from './hedge.js';
 import { BackgroundProbes, PROBE_WAIT_MS } from './background-probe.js';
 import { soonestBackingOff, usableInOrder, withRoute } from './candidates.js';
@@ -147,6 +147,7 @@ export class Resolver {
     const job: Job = {
       query,
       msg,
+      edns: msg.opt !== undefined,
       done,
       generation: this.#generations.started(),
       deadline: now + this.#options.timeoutMs,
@@ -203,7 +204,11 @@ export class Resolver {
       if (job.live > 0) return;
       this.#finish(
         job,
-        this.#servfail(job.query, job.msg, new AllUpstreamsFailedError(mostSpecificFirst(job.errors ?? []))),
+        this.#servfail(
+          job.query,
+          parsed(job),
+          new AllUpstreamsFailedError(mostSpecificFirst(job.errors ?? [])),
+        ),
         now,
       );
       return;
@@ -221,10 +226,13 @@ export class Resolver {
     // the hedge's wait (a probe's: background-probe.ts) fails over by itself.
     if (!last && budget > HEDGE_MS && upstream.ready?.() === false)
       this.#hedges.add(new Hedge(attempt, this.#hedged), HEDGE_MS, now);
+    const msg = parsed(job);
+    // Sent: the parse is not kept while the query waits (attempt.ts, Job.msg).
+    job.msg = undefined;
     try {
-      if (upstream.send !== undefined) upstream.send(job.query, job.msg, attempt);
+      if (upstream.send !== undefined) upstream.send(job.query, msg, attempt);
       else
-        upstream.exchange(job.query, job.msg, { signal: attempt }).then(
+        upstream.exchange(job.query, msg, { signal: attempt }).then(
           (answer) => {
             attempt.answered(answer);
           },
@@ -258,8 +266,8 @@ export class Resolver {
         answer = toClientAnswer(
           outcome.answer,
           outcome.msg,
-          job.msg.id,
-          job.msg.opt !== undefined,
+          job.query.readUInt16BE(0),
+          job.edns,
           this.#options.ecsPrivate === true,
         );
       } catch (err) {

@@ -104,16 +104,21 @@ export function handleQuery(raw: Buffer, replier: Replier, port = 0, address = '
     replier.replied(errorAnswer(raw, msg, RCODE.FORMERR), raw, port, address);
     return;
   }
-  const answered = new ClientQuery(raw, msg, replier, port, address);
+  const answered = new ClientQuery(raw, clientUdpLimit(msg), replier, port, address);
   if (ctx.cache !== undefined) ctx.cache.dispatch(raw, msg, answered);
   else ctx.resolver.dispatch(raw, msg, answered);
 }
 
-/** A client's query on its way: it hears the result (resolve-listener.ts) and replies. No closure per query. */
+/**
+ * A client's query on its way: it hears the result (resolve-listener.ts) and replies. No closure per query,
+ * and not the query's parse: only the size its answer must fit (a number in the object), so the parse can
+ * die young rather than be copied by each scavenge the query lives through.
+ */
 class ClientQuery {
   constructor(
     readonly raw: Buffer,
-    readonly msg: ParsedMessage,
+    /** The client's UDP payload size (clientUdpLimit). */
+    readonly udpLimit: number,
     readonly replier: Replier,
     readonly port: number,
     readonly address: string,
@@ -125,10 +130,10 @@ class ClientQuery {
     if (ctx.logger.enabled('debug'))
       ctx.logger.debug('answered', {
         transport,
-        q: this.msg.question?.key,
+        q: questionKey(this.raw),
         via: result.via?.upstream ?? 'none',
       });
-    const answer = transport === 'udp' ? fitUdp(result.answer, this.msg, ctx.counters) : result.answer;
+    const answer = transport === 'udp' ? fitUdp(result.answer, this.udpLimit, ctx.counters) : result.answer;
     this.replier.replied(answer, this.raw, this.port, this.address);
     // Whichever client it was for, a query left the resolver: the UDP listeners may read again.
     ctx.udpGate?.afterAnswer();
@@ -145,8 +150,13 @@ function countAnswer(counters: ServerCounters, result: ResolveResult): void {
 }
 
 /** RFC 1035 sec. 4.2.1 / RFC 6891 sec. 7: too big for the client's UDP size -> TC=1 and retry over TCP. */
-function fitUdp(answer: Buffer, query: ParsedMessage, counters: ServerCounters): Buffer {
-  if (answer.length <= clientUdpLimit(query)) return answer;
+function fitUdp(answer: Buffer, limit: number, counters: ServerCounters): Buffer {
+  if (answer.length <= limit) return answer;
   counters.truncated++;
   return truncateAnswer(answer, parseMessage(answer));
+}
+
+/** For the debug log: the question of a query parsed once already (so it parses again). */
+function questionKey(raw: Buffer): string | undefined {
+  return parseMessage(raw).question?.key;
 }

@@ -21,7 +21,7 @@
  * the costliest function of the answer path, 0.60 µs a query of self time in a slow spell).
  */
 import { randomFillSync } from 'node:crypto';
-import { copyQuestionName, sameName, sameQuestion } from '../dns/question-match.js';
+import { copyQuestionName, sameNameExpanding, sameQuestion } from '../dns/question-match.js';
 import type { Question } from '../dns/wire.js';
 
 const ID_BATCH = 512;
@@ -36,7 +36,7 @@ const NAME_ROOM = 64;
 /**
  * One connection's queries in flight. Per slot: the waiting entry (the attempt's sink), the question (a copy
  * of its name, type and class; for a longer name the client's query, whose bytes are kept for the query's
- * life anyway: what we sent carries the same question at the same offsets), the parsed question, when it was
+ * life anyway: what we sent carries the same question at the same offsets, and its parse), when it was
  * sent and whether the connection had carried a query before. In arrays, not an object per query: under load the queries in flight are most of what the young
  * generation's collector copies (about 1 KB of objects a query, hundreds in flight at the maximum).
  */
@@ -96,9 +96,11 @@ export class InFlightTable<E> {
       this.#types[slot] = question.type;
       this.#classes[slot] = question.qclass;
     }
-    // The query's bytes only for a name too long to copy (its parse stays: a compressed answer's key).
+    // The query and its parse only for a name too long to copy: otherwise the slot keeps nothing of the
+    // query's objects, and its parse (about 100 bytes) dies young instead of being copied by the scavenges
+    // it lives through (in flight a round trip, and longer at the maximum).
     this.#queries[slot] = named ? undefined : query;
-    this.#questions[slot] = question;
+    this.#questions[slot] = named ? undefined : question;
     this.#sentAt[slot] = sentAt;
     this.#reused[slot] = reused ? 1 : 0;
     this.#idOfSlot[slot] = id;
@@ -135,14 +137,15 @@ export class InFlightTable<E> {
 
   /** Whether the answer's question is the one asked in `slot` (a query without one matches none). */
   #sameAsAsked(slot: number, answer: Uint8Array, question: Question): boolean {
+    if (this.#named[slot] === 1)
+      return (
+        this.#types[slot] === question.type &&
+        this.#classes[slot] === question.qclass &&
+        sameNameExpanding(answer, question.start, this.#names, slot * NAME_ROOM)
+      );
     const asked = this.#questions[slot];
-    if (asked === undefined) return false;
-    if (this.#named[slot] === 1) {
-      if (this.#types[slot] !== question.type || this.#classes[slot] !== question.qclass) return false;
-      return sameName(answer, question.start, this.#names, slot * NAME_ROOM) ?? question.key === asked.key;
-    }
     const query = this.#queries[slot];
-    return query !== undefined && sameQuestion(answer, question, query, asked);
+    return asked !== undefined && query !== undefined && sameQuestion(answer, question, query, asked);
   }
 
   remove(id: number): E | undefined {

@@ -70,7 +70,7 @@ describe('InFlightTable', () => {
     assert.equal(table.take(short, ...answerTo('short.example'))?.n, 2, 'slots with and without a copy mix');
   });
 
-  it("decides by the keys when the answer's question is compressed", () => {
+  it('matches an answer whose question is compressed by the name it points to', () => {
     // QDCOUNT's low octet (1) read as a label length: the name [1, 0x00] then ANCOUNT's low octet (0).
     const header = Buffer.from([0, 7, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]);
     const compressed = Buffer.concat([header, Buffer.from([0xc0, 0x05, 0, 1, 0, 1])]);
@@ -83,6 +83,12 @@ describe('InFlightTable', () => {
     table.add(7, { n: 7 }, query, question, 0, false);
     const answerQuestion = parseMessage(compressed, false).question;
     assert.equal(answerQuestion?.key, question?.key, 'the same question, spelt with a pointer');
+    // Another name under the same ID first: the pointer's name must be compared, not just followed.
+    const otherQuery = Buffer.from(query);
+    otherQuery[13] = 0x01;
+    const other = new InFlightTable<{ n: number }>();
+    other.add(7, { n: 8 }, otherQuery, parseMessage(otherQuery).question, 0, false);
+    assert.equal(other.take(7, compressed, answerQuestion), undefined, 'a different name must not match');
     assert.equal(table.take(7, compressed, answerQuestion)?.n, 7);
   });
 
