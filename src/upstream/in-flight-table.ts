@@ -16,46 +16,60 @@
  * buffers sweep the caches between a query and its answer). A few KB stay in the cache.
  *
  * For the same reason each slot keeps its own copy of the question (name octets, type, class) when the
- * name fits NAME_ROOM: matching an answer then reads these arrays, not the client's query and its parse,
- * which were made a whole round trip before and had left the caches (perf at the maximum rate: take() was
- * the costliest function of the answer path, 0.60 µs a query of self time in a slow spell).
+ * name fits NAME_ROOM: matching an answer then reads the slot's record, not the client's query and its
+ * parse, which were made a whole round trip before and had left the caches (perf at the maximum rate:
+ * take() was the costliest function of the answer path, 0.60 µs a query of self time in a slow spell).
+ * And what take() reads sits together: an ID beside its slot in the index, a slot's fields in one record.
  */
 import { randomFillSync } from 'node:crypto';
 import { copyQuestionName, sameNameExpanding, sameQuestion } from '../dns/question-match.js';
 import type { Question } from '../dns/wire.js';
 
 const ID_BATCH = 512;
-/** Slots to begin with; the slot arrays and the ID index double together. */
+/** Slots to begin with; the slot records and the ID index double together. */
 const INITIAL_SLOTS = 16;
-/**
- * Octets of question name a slot holds (with its final zero): most names are shorter (a 64-octet line
- * each); a longer one is matched against the query it came in.
- */
-const NAME_ROOM = 64;
 
 /**
- * One connection's queries in flight. Per slot: the waiting entry (the attempt's sink), the question (a copy
- * of its name, type and class; for a longer name the client's query, whose bytes are kept for the query's
- * life anyway: what we sent carries the same question at the same offsets, and its parse), when it was
- * sent and whether the connection had carried a query before. In arrays, not an object per query: under load the queries in flight are most of what the young
- * generation's collector copies (about 1 KB of objects a query, hundreds in flight at the maximum).
+ * A slot's record: 64 octets, a cache line's worth, so matching an answer reads one record instead of one
+ * line from each of six arrays (sent time, type, class, flags, name, ID). Octet offsets within it:
+ */
+const RECORD = 64;
+/** When the query was sent: a float64 at octet 0 (clock milliseconds). */
+const SENT_AT = 0;
+/** The question's type and class, uint16s at octets 8 and 10 (when the name is copied). */
+const TYPE = 8;
+const CLASS = 10;
+/** 1 when the name is copied at NAME; 1 when the connection had carried a query before. */
+const NAMED = 12;
+const REUSED = 13;
+/** Our ID for the query, a uint16 at octet 14. */
+const ID = 14;
+/**
+ * The question's name octets with the final zero, when it fits NAME_ROOM: most names do (a longer one is
+ * matched against the query it came in).
+ */
+const NAME = 16;
+const NAME_ROOM = RECORD - NAME;
+
+/**
+ * One connection's queries in flight. Per slot: the waiting entry (the attempt's sink) and a record with
+ * the question (a copy of its name, type and class; for a longer name the client's query, whose bytes are
+ * kept for the query's life anyway: what we sent carries the same question at the same offsets, and its
+ * parse), when it was sent, whether the connection had carried a query before, and the ID. In typed arrays,
+ * not an object per query: under load the queries in flight are most of what the young generation's
+ * collector copies (about 1 KB of objects a query, hundreds in flight at the maximum).
  */
 export class InFlightTable<E> {
-  /** The ID index: at each position an ID and its slot + 1 (0: the position is empty). */
-  #indexIds = new Uint16Array(4 * INITIAL_SLOTS);
-  #indexSlots = new Int32Array(4 * INITIAL_SLOTS);
+  /** The ID index: at each position p, [2p] the ID and [2p + 1] its slot + 1 (0: the position is empty). */
+  #index = new Int32Array(2 * 4 * INITIAL_SLOTS);
   #indexMask = 4 * INITIAL_SLOTS - 1;
   readonly #entries: (E | undefined)[] = [];
   readonly #queries: (Uint8Array | undefined)[] = [];
   readonly #questions: (Question | undefined)[] = [];
-  #sentAt = new Float64Array(INITIAL_SLOTS);
-  #reused = new Uint8Array(INITIAL_SLOTS);
-  /** The question's name octets at slot * NAME_ROOM, its type and class, when #named[slot] is 1. */
-  #names = new Uint8Array(INITIAL_SLOTS * NAME_ROOM);
-  #named = new Uint8Array(INITIAL_SLOTS);
-  #types = new Uint16Array(INITIAL_SLOTS);
-  #classes = new Uint16Array(INITIAL_SLOTS);
-  readonly #idOfSlot: number[] = [];
+  /** The slot records (RECORD octets each), and the same memory as float64s and uint16s. */
+  #records = new Uint8Array(INITIAL_SLOTS * RECORD);
+  #records64 = new Float64Array(this.#records.buffer);
+  #records16 = new Uint16Array(this.#records.buffer);
   readonly #free: number[] = [];
   #size = 0;
   #takenSentAt = NaN;
@@ -88,30 +102,32 @@ export class InFlightTable<E> {
     reused: boolean,
   ): void {
     const slot = this.#free.pop() ?? this.#entries.length;
-    if (slot >= this.#sentAt.length) this.#grow();
+    if ((slot + 1) * RECORD > this.#records.length) this.#grow();
     this.#entries[slot] = entry;
-    const named = question !== undefined && copyQuestionName(query, this.#names, slot * NAME_ROOM, NAME_ROOM);
-    this.#named[slot] = named ? 1 : 0;
+    const at = slot * RECORD;
+    const records = this.#records;
+    const named = question !== undefined && copyQuestionName(query, records, at + NAME, NAME_ROOM);
+    records[at + NAMED] = named ? 1 : 0;
+    records[at + REUSED] = reused ? 1 : 0;
     if (named) {
-      this.#types[slot] = question.type;
-      this.#classes[slot] = question.qclass;
+      this.#records16[(at + TYPE) >> 1] = question.type;
+      this.#records16[(at + CLASS) >> 1] = question.qclass;
     }
+    this.#records16[(at + ID) >> 1] = id;
+    this.#records64[(at + SENT_AT) >> 3] = sentAt;
     // The query and its parse only for a name too long to copy: otherwise the slot keeps nothing of the
     // query's objects, and its parse (about 100 bytes) dies young instead of being copied by the scavenges
     // it lives through (in flight a round trip, and longer at the maximum).
     this.#queries[slot] = named ? undefined : query;
     this.#questions[slot] = named ? undefined : question;
-    this.#sentAt[slot] = sentAt;
-    this.#reused[slot] = reused ? 1 : 0;
-    this.#idOfSlot[slot] = id;
-    this.#index(id, slot);
+    this.#indexAt(id, slot);
     this.#size++;
   }
 
   /** When the query with `id` was sent, or NaN if none is in flight. */
   sentAt(id: number): number {
     const slot = this.#slotAt(this.#position(id));
-    return slot < 0 ? NaN : (this.#sentAt[slot] ?? NaN);
+    return slot < 0 ? NaN : this.#sentAtOf(slot);
   }
 
   /** When the query whose entry take() last returned was sent: the answer's round trip without a second probe. */
@@ -130,18 +146,19 @@ export class InFlightTable<E> {
     if (entry === undefined) return undefined;
     // An answer without a question (a FORMERR, say) can only be matched by ID.
     if (question !== undefined && !this.#sameAsAsked(slot, answer, question)) return undefined;
-    this.#takenSentAt = this.#sentAt[slot] ?? NaN;
+    this.#takenSentAt = this.#sentAtOf(slot);
     this.#release(at, slot);
     return entry;
   }
 
   /** Whether the answer's question is the one asked in `slot` (a query without one matches none). */
   #sameAsAsked(slot: number, answer: Uint8Array, question: Question): boolean {
-    if (this.#named[slot] === 1)
+    const at = slot * RECORD;
+    if (this.#records[at + NAMED] === 1)
       return (
-        this.#types[slot] === question.type &&
-        this.#classes[slot] === question.qclass &&
-        sameNameExpanding(answer, question.start, this.#names, slot * NAME_ROOM)
+        this.#records16[(at + TYPE) >> 1] === question.type &&
+        this.#records16[(at + CLASS) >> 1] === question.qclass &&
+        sameNameExpanding(answer, question.start, this.#records, at + NAME)
       );
     const asked = this.#questions[slot];
     const query = this.#queries[slot];
@@ -163,8 +180,8 @@ export class InFlightTable<E> {
     for (let slot = 0; slot < this.#entries.length; slot++) {
       const entry = this.#entries[slot];
       if (entry === undefined || !pick(entry)) continue;
-      picked.push([entry, this.#sentAt[slot] ?? 0]);
-      this.#release(this.#position(this.#idOfSlot[slot] ?? 0), slot);
+      picked.push([entry, this.#sentAtOf(slot)]);
+      this.#release(this.#position(this.#idOf(slot)), slot);
     }
     for (const [entry, sentAt] of picked) visit(entry, sentAt);
   }
@@ -175,68 +192,79 @@ export class InFlightTable<E> {
     for (let slot = 0; slot < this.#entries.length; slot++) {
       const entry = this.#entries[slot];
       if (entry === undefined) continue;
-      out.push({ entry, reused: this.#reused[slot] === 1 });
-      this.#release(this.#position(this.#idOfSlot[slot] ?? 0), slot);
+      out.push({ entry, reused: this.#records[slot * RECORD + REUSED] === 1 });
+      this.#release(this.#position(this.#idOf(slot)), slot);
     }
     return out;
   }
 
+  #sentAtOf(slot: number): number {
+    return this.#records64[(slot * RECORD + SENT_AT) >> 3] ?? NaN;
+  }
+
+  #idOf(slot: number): number {
+    return this.#records16[(slot * RECORD + ID) >> 1] ?? 0;
+  }
+
   #grow(): void {
-    this.#sentAt = grown(this.#sentAt, new Float64Array(this.#sentAt.length * 2));
-    this.#reused = grown(this.#reused, new Uint8Array(this.#reused.length * 2));
-    this.#names = grown(this.#names, new Uint8Array(this.#names.length * 2));
-    this.#named = grown(this.#named, new Uint8Array(this.#named.length * 2));
-    this.#types = grown(this.#types, new Uint16Array(this.#types.length * 2));
-    this.#classes = grown(this.#classes, new Uint16Array(this.#classes.length * 2));
-    const ids = this.#indexIds;
-    const slots = this.#indexSlots;
-    this.#indexIds = new Uint16Array(ids.length * 2);
-    this.#indexSlots = new Int32Array(slots.length * 2);
-    this.#indexMask = ids.length * 2 - 1;
-    for (let at = 0; at < slots.length; at++) {
-      const slot = slots[at] ?? 0;
-      if (slot !== 0) this.#index(ids[at] ?? 0, slot - 1);
+    const records = new Uint8Array(this.#records.length * 2);
+    records.set(this.#records);
+    this.#records = records;
+    this.#records64 = new Float64Array(records.buffer);
+    this.#records16 = new Uint16Array(records.buffer);
+    const index = this.#index;
+    this.#index = new Int32Array(index.length * 2);
+    this.#indexMask = index.length - 1;
+    for (let p = 0; p < index.length; p += 2) {
+      const slot = index[p + 1] ?? 0;
+      if (slot !== 0) this.#indexAt(index[p] ?? 0, slot - 1);
     }
   }
 
-  /** Where `id` is in the index, or -1. IDs are random: the low bits are a good home. */
+  /**
+   * Where `id` is in the index, or -1. IDs are random: the low bits are a good home. An ID and its slot
+   * sit side by side, so a probe reads one cache line.
+   */
   #position(id: number): number {
     const mask = this.#indexMask;
+    const index = this.#index;
     for (let at = id & mask; ; at = (at + 1) & mask) {
-      if (this.#indexSlots[at] === 0) return -1;
-      if (this.#indexIds[at] === id) return at;
+      if (index[2 * at + 1] === 0) return -1;
+      if (index[2 * at] === id) return at;
     }
   }
 
   /** The slot indexed at position `at` (#position's), or -1 for none. */
   #slotAt(at: number): number {
-    return at < 0 ? -1 : (this.#indexSlots[at] ?? 0) - 1;
+    return at < 0 ? -1 : (this.#index[2 * at + 1] ?? 0) - 1;
   }
 
   /** Indexes `id` (not in the index) at `slot`. At most a quarter of the positions are taken. */
-  #index(id: number, slot: number): void {
+  #indexAt(id: number, slot: number): void {
     const mask = this.#indexMask;
+    const index = this.#index;
     let at = id & mask;
-    while (this.#indexSlots[at] !== 0) at = (at + 1) & mask;
-    this.#indexIds[at] = id;
-    this.#indexSlots[at] = slot + 1;
+    while (index[2 * at + 1] !== 0) at = (at + 1) & mask;
+    index[2 * at] = id;
+    index[2 * at + 1] = slot + 1;
   }
 
   /** Empties the index at position `at`, pulling later entries of its probe run back (no tombstones). */
   #unindex(at: number): void {
     if (at < 0) return;
+    const index = this.#index;
     let hole = at;
     const mask = this.#indexMask;
-    for (let next = (hole + 1) & mask; this.#indexSlots[next] !== 0; next = (next + 1) & mask) {
-      const home = (this.#indexIds[next] ?? 0) & mask;
+    for (let next = (hole + 1) & mask; index[2 * next + 1] !== 0; next = (next + 1) & mask) {
+      const home = (index[2 * next] ?? 0) & mask;
       // The entry at `next` may move to `hole` only if its home is not between hole and next (cyclically).
       if (((next - home) & mask) >= ((next - hole) & mask)) {
-        this.#indexIds[hole] = this.#indexIds[next] ?? 0;
-        this.#indexSlots[hole] = this.#indexSlots[next] ?? 0;
+        index[2 * hole] = index[2 * next] ?? 0;
+        index[2 * hole + 1] = index[2 * next + 1] ?? 0;
         hole = next;
       }
     }
-    this.#indexSlots[hole] = 0;
+    index[2 * hole + 1] = 0;
   }
 
   /** Frees `slot`, indexed at position `at`: one probe of the index per answer, done by the caller. */
@@ -248,10 +276,4 @@ export class InFlightTable<E> {
     this.#free.push(slot);
     this.#size--;
   }
-}
-
-/** `to` (twice the size) with `from` copied to its start. */
-function grown<T extends Uint8Array | Uint16Array | Float64Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }

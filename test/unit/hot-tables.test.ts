@@ -70,6 +70,25 @@ describe('InFlightTable', () => {
     assert.equal(table.take(short, ...answerTo('short.example'))?.n, 2, 'slots with and without a copy mix');
   });
 
+  it('matches names on both sides of the copy limit, each in its own slot', () => {
+    const table = new InFlightTable<{ n: number }>();
+    // Wire lengths 46 to 50 octets with the final zero: one label of 44 to 48 letters, then `x`.
+    const names = [44, 45, 46, 47, 48].map((n) => `${'a'.repeat(n)}.x`);
+    const ids = names.map((name, n) => addQuery(table, { n }, name, n));
+    for (const [n, name] of names.entries()) {
+      const id = ids[n]!;
+      const near = `${name.slice(0, -1)}y`;
+      assert.equal(
+        table.take(id, ...answerTo(near)),
+        undefined,
+        `${name.length + 2} octets: the last letter counts`,
+      );
+      assert.equal(table.sentAt(id), n, 'and the slot still holds its own query');
+      assert.equal(table.take(id, ...answerTo(name.toUpperCase()))?.n, n);
+    }
+    assert.equal(table.size, 0);
+  });
+
   it('matches an answer whose question is compressed by the name it points to', () => {
     // QDCOUNT's low octet (1) read as a label length: the name [1, 0x00] then ANCOUNT's low octet (0).
     const header = Buffer.from([0, 7, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0]);
