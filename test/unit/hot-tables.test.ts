@@ -72,8 +72,9 @@ describe('InFlightTable', () => {
 
   it('matches names on both sides of the copy limit, each in its own slot', () => {
     const table = new InFlightTable<{ n: number }>();
-    // Wire lengths 46 to 50 octets with the final zero: one label of 44 to 48 letters, then `x`.
-    const names = [44, 45, 46, 47, 48].map((n) => `${'a'.repeat(n)}.x`);
+    // Wire lengths 46 to 50 octets with the final zero (a slot copies up to 48): one label of 42 to 46
+    // letters, then `x`.
+    const names = [42, 43, 44, 45, 46].map((n) => `${'a'.repeat(n)}.x`);
     const ids = names.map((name, n) => addQuery(table, { n }, name, n));
     for (const [n, name] of names.entries()) {
       const id = ids[n]!;
@@ -87,6 +88,20 @@ describe('InFlightTable', () => {
       assert.equal(table.take(id, ...answerTo(name.toUpperCase()))?.n, n);
     }
     assert.equal(table.size, 0);
+  });
+
+  it('never lets a name spill into the next slot', () => {
+    const table = new InFlightTable<{ n: number }>();
+    const first = addQuery(table, { n: 1 }, 'first.example', 1);
+    const second = addQuery(table, { n: 2 }, 'second.example', 2);
+    assert.equal(table.take(first, ...answerTo('first.example'))?.n, 1);
+    // Into the freed first slot, just before the second's record: names of 48 and 50 octets.
+    for (const [n, name] of [`${'b'.repeat(44)}.x`, `${'c'.repeat(46)}.x`].entries()) {
+      const id = addQuery(table, { n: 10 + n }, name, 3);
+      assert.equal(table.sentAt(second), 2, "the next slot's record is untouched");
+      assert.equal(table.take(id, ...answerTo(name))?.n, 10 + n);
+    }
+    assert.equal(table.take(second, ...answerTo('second.example'))?.n, 2);
   });
 
   it('matches an answer whose question is compressed by the name it points to', () => {
