@@ -27,8 +27,17 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
   it('fails over to the next upstream when the first never answers, within the deadline', async () => {
     await withStack([{ onQuery: () => ({ drop: true }) }, {}], async (stack, [stalled, good]) => {
       const started = Date.now();
-      const answer = await ask(stack, 'stall.example');
+      // The second attempt sends a query the resolver parsed again (it keeps only the bytes once sent):
+      // the answer still has the client's ID, question and EDNS.
+      const query = buildQuery('Stall.Example', 'A', { id: 0x1234, udpSize: 1232 });
+      const answer = parseAnswer(await udpQuery(stack.port, query, { timeoutMs: 4000 }));
       assert.equal(answer.rcode, 'NOERROR');
+      assert.equal(answer.id, 0x1234);
+      assert.equal(answer.questions?.[0]?.name, 'Stall.Example');
+      assert.ok(
+        answer.additionals?.some((r) => r.type === 'OPT'),
+        'EDNS in, EDNS out',
+      );
       assert.ok(Date.now() - started < 3000);
       assert.equal(stalled!.queries.length, 1);
       assert.equal(good!.queries.length, 1);
@@ -165,8 +174,19 @@ describe('upstream faults: the client always gets an answer, nothing is lost', (
     });
     try {
       const started = Date.now();
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(stack, `down${i}.example`)));
+      // Each SERVFAIL is made from the query's bytes parsed again (the resolver keeps no parse once a query
+      // is sent): the client's ID and question, and EDNS since it asked with it.
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const query = buildQuery(`down${i}.example`, 'A', { id: 0x100 + i, udpSize: 1232 });
+          return parseAnswer(await udpQuery(stack.port, query, { timeoutMs: 4000 }));
+        }),
+      );
       assert.ok(answers.every((a) => a.rcode === 'SERVFAIL'));
+      assert.deepEqual(
+        answers.map((a) => [a.id, a.questions?.[0]?.name, a.additionals?.some((r) => r.type === 'OPT')]),
+        answers.map((_, i) => [0x100 + i, `down${i}.example`, true]),
+      );
       assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
       const warnings = stack.log.filter((l) => l.includes('backing off'));
       assert.ok(warnings.length <= 2, `one warning per upstream per backoff step, got ${warnings.length}`);
