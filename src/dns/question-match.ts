@@ -11,18 +11,11 @@ import { HEADER_LENGTH, type Question } from './wire.js';
  */
 export function sameQuestion(a: Uint8Array, qa: Question, b: Uint8Array, qb: Question): boolean {
   if (qa.type !== qb.type || qa.qclass !== qb.qclass) return false;
-  return sameName(a, qa.start, b, qb.start) ?? qa.key === qb.key;
-}
-
-/**
- * Whether the names at a[i] and b[j] are the same, label by label and ASCII case-insensitively; undefined
- * when either holds a compression pointer (or a reserved label type) before they differ: the caller decides
- * by the keys then.
- */
-function sameName(a: Uint8Array, i: number, b: Uint8Array, j: number): boolean | undefined {
+  let i = qa.start;
+  let j = qb.start;
   for (;;) {
     const len = a[i] ?? 0;
-    if (len > 63 || (b[j] ?? 0) > 63) return undefined;
+    if (len > 63 || (b[j] ?? 0) > 63) return qa.key === qb.key;
     if (len !== b[j]) return false;
     if (len === 0) return true;
     if (!sameLabel(a, i + 1, b, j + 1, len)) return false;
